@@ -1,0 +1,276 @@
+/**
+ * Canonical Huffman codes shared by XPRESS, LZX and LZMS.
+ *
+ * All three codecs describe a code by one length per symbol (0 = unused) and assign codewords by
+ * the canonical rule (wim-codecs.md §1.3): symbols sorted by (length, value), codes counting up.
+ * Decoders look codes up in a two-level table; encoders build lengths from frequencies with the
+ * two-queue tree construction of §4.4 (leaves win ties), limited to a maximum length.
+ *
+ * Decode table entries are packed into one `Uint32`:
+ * - a direct entry (code fits the root): `symbol << 8 | length`
+ * - a pointer to a sub-table: `start << 8 | 0x80 | subBits`; the sub-table is indexed by the next
+ *   `subBits` bits and its entries are `symbol << 8 | (length - rootBits)`.
+ */
+
+/** Flag bit in a decode-table entry: the entry points to a sub-table. */
+export const SUBTABLE_FLAG = 0x80;
+
+/**
+ * Returns the size a decode table needs for a code of `symbolCount` symbols.
+ *
+ * @example
+ * ```ts
+ * import { decodeTableSize } from "./huffman.ts";
+ * const table = new Uint32Array(decodeTableSize(512, 10, 15));
+ * ```
+ */
+export function decodeTableSize(symbolCount: number, rootBits: number, maxLength: number): number {
+  // Worst case: the root plus one full-size sub-table per root entry that can hold a prefix.
+  if (maxLength <= rootBits) return 1 << rootBits;
+  return (1 << rootBits) + (Math.min(1 << rootBits, symbolCount) << (maxLength - rootBits));
+}
+
+/**
+ * Fills `table` with a two-level decode table for canonical code `lengths`.
+ *
+ * @param lengths Length of each symbol's codeword, 0 for unused symbols.
+ * @param symbolCount How many entries of `lengths` to use.
+ * @param rootBits Bits looked up in the first level.
+ * @param maxLength The longest legal codeword.
+ * @param table Output, at least {@linkcode decodeTableSize} entries; reused across calls.
+ * @param counts Scratch, at least `maxLength + 1` entries.
+ * @param offsets Scratch, at least `maxLength + 2` entries.
+ * @param sorted Scratch, at least `symbolCount` entries.
+ * @returns false when the lengths describe an over-full or incomplete code (an empty code is valid
+ *   and yields a table of zero entries, which valid data never reaches).
+ *
+ * @example
+ * ```ts
+ * import { buildDecodeTable } from "./huffman.ts";
+ * const table = new Uint32Array(16);
+ * const ok = buildDecodeTable(Uint8Array.of(1, 2, 2), 3, 2, 2, table,
+ *   new Uint16Array(3), new Uint16Array(4), new Uint16Array(3));
+ * // ok === true; table[0] === (0 << 8 | 1)
+ * ```
+ */
+export function buildDecodeTable(
+  lengths: Uint8Array,
+  symbolCount: number,
+  rootBits: number,
+  maxLength: number,
+  table: Uint32Array,
+  counts: Uint16Array,
+  offsets: Uint16Array,
+  sorted: Uint16Array,
+): boolean {
+  counts.fill(0, 0, maxLength + 1);
+  for (let sym = 0; sym < symbolCount; sym++) counts[lengths[sym]!]!++;
+  counts[0] = 0;
+  // Kraft check: remaining code space after each length.
+  let left = 1;
+  for (let len = 1; len <= maxLength; len++) {
+    left = (left << 1) - counts[len]!;
+    if (left < 0) return false;
+  }
+  if (left !== 0) {
+    // Incomplete: only the empty code is allowed.
+    let used = 0;
+    for (let len = 1; len <= maxLength; len++) used += counts[len]!;
+    if (used !== 0) return false;
+    table.fill(0, 0, 1 << rootBits);
+    return true;
+  }
+  offsets[1] = 0;
+  for (let len = 1; len <= maxLength; len++) offsets[len + 1] = offsets[len]! + counts[len]!;
+  for (let sym = 0; sym < symbolCount; sym++) {
+    const len = lengths[sym]!;
+    if (len !== 0) sorted[offsets[len]!++] = sym;
+  }
+  // Codewords in canonical order; after the loop above offsets[len] is the end of that length.
+  let index = 0;
+  let code = 0;
+  const rootSize = 1 << rootBits;
+  let nextSubtable = rootSize;
+  let currentPrefix = -1;
+  let subStart = 0;
+  let subBits = 0;
+  for (let len = 1; len <= maxLength; len++) {
+    const end = index + counts[len]!;
+    for (; index < end; index++) {
+      const sym = sorted[index]!;
+      if (len <= rootBits) {
+        const shift = rootBits - len;
+        const first = code << shift;
+        const entry = (sym << 8) | len;
+        table.fill(entry, first, first + (1 << shift));
+      } else {
+        const prefix = code >>> (len - rootBits);
+        if (prefix !== currentPrefix) {
+          // New sub-table: size it for the longest code sharing this prefix.
+          currentPrefix = prefix;
+          subBits = subtableBits(counts, end - index, len, rootBits, maxLength);
+          subStart = nextSubtable;
+          nextSubtable += 1 << subBits;
+          table[prefix] = (subStart << 8) | SUBTABLE_FLAG | subBits;
+        }
+        const extra = len - rootBits;
+        const low = code & ((1 << extra) - 1);
+        const shift = subBits - extra;
+        const first = subStart + (low << shift);
+        table.fill((sym << 8) | extra, first, first + (1 << shift));
+      }
+      code++;
+    }
+    code <<= 1;
+  }
+  return true;
+}
+
+/**
+ * Bits a sub-table needs so that every code below one root prefix fits: `remaining` codes of
+ * length `len` are still unplaced, longer ones follow in canonical order.
+ */
+function subtableBits(
+  counts: Uint16Array,
+  remaining: number,
+  len: number,
+  rootBits: number,
+  maxLength: number,
+): number {
+  let bits = len - rootBits;
+  let space = (1 << bits) - remaining;
+  for (let l = len + 1; space > 0 && l <= maxLength; l++) {
+    space = (space << 1) - counts[l]!;
+    bits++;
+  }
+  return Math.min(bits, maxLength - rootBits);
+}
+
+/**
+ * Computes codeword lengths from symbol frequencies, at most `maxLength` bits.
+ *
+ * The tree is built with two FIFO queues where leaves win ties (wim-codecs.md §4.4); the lengths
+ * are then handed out rarest symbol first. This is bit-exact with what LZMS decoders expect. When
+ * fewer than two symbols are used, a second symbol gets length 1 so the code is complete.
+ *
+ * @returns The number of used symbols.
+ *
+ * @example
+ * ```ts
+ * import { buildCodeLengths } from "./huffman.ts";
+ * const lengths = new Uint8Array(4);
+ * buildCodeLengths(Uint32Array.of(10, 1, 1, 2), 4, 15, lengths);
+ * // lengths: 1, 3, 3, 2
+ * ```
+ */
+export function buildCodeLengths(
+  freqs: Uint32Array,
+  symbolCount: number,
+  maxLength: number,
+  lengths: Uint8Array,
+): number {
+  lengths.fill(0, 0, symbolCount);
+  const symbols: number[] = [];
+  for (let sym = 0; sym < symbolCount; sym++) if (freqs[sym]! > 0) symbols.push(sym);
+  if (symbols.length < 2) {
+    const only = symbols[0] ?? 0;
+    lengths[only] = 1;
+    lengths[only === 0 ? 1 : 0] = 1;
+    return symbols.length;
+  }
+  symbols.sort((a, b) => freqs[a]! - freqs[b]! || a - b);
+  const n = symbols.length;
+  // Node weights: leaves 0..n-1 (in sorted order), internal nodes n..2n-2; parent links.
+  const weight = new Float64Array(2 * n - 1);
+  const parent = new Int32Array(2 * n - 1);
+  for (let i = 0; i < n; i++) weight[i] = freqs[symbols[i]!]!;
+  let leaf = 0;
+  let internalHead = n;
+  let internalTail = n;
+  function takeLightest(): number {
+    if (leaf < n && (internalHead === internalTail || weight[leaf]! <= weight[internalHead]!)) {
+      return leaf++;
+    }
+    return internalHead++;
+  }
+  for (let k = 0; k < n - 1; k++) {
+    const a = takeLightest();
+    const b = takeLightest();
+    weight[internalTail] = weight[a]! + weight[b]!;
+    parent[a] = internalTail;
+    parent[b] = internalTail;
+    internalTail++;
+  }
+  // Depths: root is the last internal node.
+  const depth = new Uint8Array(2 * n - 1);
+  const maxDepthSeen = new Uint16Array(64);
+  depth[2 * n - 2] = 0;
+  for (let node = 2 * n - 3; node >= 0; node--) depth[node] = depth[parent[node]!]! + 1;
+  for (let i = 0; i < n; i++) maxDepthSeen[Math.min(depth[i]!, 63)]!++;
+  const counts = limitLengthCounts(maxDepthSeen, maxLength);
+  // Rarest symbols get the longest codes.
+  let next = 0;
+  for (let len = maxLength; len >= 1; len--) {
+    for (let c = counts[len]!; c > 0; c--) lengths[symbols[next++]!] = len;
+  }
+  return n;
+}
+
+/** Folds leaf counts deeper than `maxLength` back into a complete code of at most that length. */
+function limitLengthCounts(countsByDepth: Uint16Array, maxLength: number): Uint16Array {
+  const counts = new Uint16Array(maxLength + 1);
+  let overflow = false;
+  for (let d = 1; d < countsByDepth.length; d++) {
+    if (d > maxLength && countsByDepth[d]! > 0) overflow = true;
+    counts[Math.min(d, maxLength)]! += countsByDepth[d]!;
+  }
+  if (!overflow) return counts;
+  let kraft = 0;
+  for (let len = 1; len <= maxLength; len++) kraft += counts[len]! * 2 ** (maxLength - len);
+  const full = 2 ** maxLength;
+  while (kraft > full) {
+    // Drop a leaf from the deepest level and split a shallower leaf into two deeper ones.
+    counts[maxLength]!--;
+    for (let len = maxLength - 1; len >= 1; len--) {
+      if (counts[len]! > 0) {
+        counts[len]!--;
+        counts[len + 1]! += 2;
+        break;
+      }
+    }
+    kraft--;
+  }
+  return counts;
+}
+
+/**
+ * Assigns canonical codewords (MSB-first values) for `lengths` into `codewords`.
+ *
+ * @example
+ * ```ts
+ * import { buildCodewords } from "./huffman.ts";
+ * const codes = new Uint16Array(3);
+ * buildCodewords(Uint8Array.of(1, 2, 2), 3, 15, codes);
+ * // codes: 0b0, 0b10, 0b11
+ * ```
+ */
+export function buildCodewords(
+  lengths: Uint8Array,
+  symbolCount: number,
+  maxLength: number,
+  codewords: Uint16Array | Uint32Array,
+): void {
+  const counts = new Uint32Array(maxLength + 2);
+  for (let sym = 0; sym < symbolCount; sym++) counts[lengths[sym]!]!++;
+  counts[0] = 0;
+  const next = new Uint32Array(maxLength + 2);
+  let code = 0;
+  for (let len = 1; len <= maxLength; len++) {
+    code = (code + counts[len - 1]!) << 1;
+    next[len] = code;
+  }
+  for (let sym = 0; sym < symbolCount; sym++) {
+    const len = lengths[sym]!;
+    if (len !== 0) codewords[sym] = next[len]!++;
+  }
+}

@@ -1,0 +1,27 @@
+/** Random-access byte sources: what the wim layer reads WIM parts through. */
+
+/**
+ * A random-access source of bytes: a local file, later an HTTP resource.
+ *
+ * @example
+ * ```ts
+ * import { openFileSource } from "./file_source.ts";
+ * await using source = openFileSource("tests/fixtures/xpress.wim");
+ * const magic = await source.read(0, 5);
+ * console.assert(new TextDecoder().decode(magic) === "MSWIM");
+ * ```
+ */
+export interface ByteSource extends AsyncDisposable {
+  /** A name for messages (the path or URL). */
+  readonly name: string;
+  /** Total size in bytes. */
+  readonly size: number;
+  /**
+   * Reads exactly `length` bytes at `offset` (into `into` when given, which must be large enough).
+   *
+   * @throws {WimFormatError} If the range runs past the end of the source.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /** Releases the source. */
+  close(): void;
+}

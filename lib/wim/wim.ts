@@ -1,0 +1,469 @@
+/**
+ * A WIM file (or split set) opened for reading: header, blob table, XML, images, blobs.
+ */
+
+import { createHash } from "node:crypto";
+import { WimFormatError, WimIntegrityError, WimkitError } from "../errors.ts";
+import type { ByteSource } from "../io/byte_source.ts";
+import { openFileSource } from "../io/file_source.ts";
+import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
+import { InlineChunkDecoder } from "../codecs/chunk_pool.ts";
+import type { CompressionType } from "../codecs/codec.ts";
+import { HeaderFlag, Limits, WIM_HEADER_SIZE, WIM_VERSION_SOLID } from "../format/constants.ts";
+import { toHex } from "../format/bytes.ts";
+import { headerCompression, parseHeader, type WimHeader } from "../format/header.ts";
+import { isEmptyResource, type ResourceHeader } from "../format/resource_header.ts";
+import { type BlobTableEntry, groupBlobTable, parseBlobTable } from "../format/blob_table.ts";
+import { type ImageXmlInfo, WimXml } from "../format/xml_info.ts";
+import { type ImageMetadata, parseMetadata } from "../format/metadata.ts";
+import { parseIntegrityTable } from "../format/integrity.ts";
+import { type BlobInfo, SolidResource } from "./blob_location.ts";
+import { readBlobBytes, readBlobs } from "./blob_reader.ts";
+
+/** Options for {@linkcode Wim.open}. */
+export interface WimOpenOptions {
+  /** Other parts of a split set (paths); the opened file may be any part, usually part 1. */
+  refs?: readonly string[];
+  /** Decoder for metadata and blob reads (default: inline on this thread). */
+  decoder?: ChunkDecoder;
+}
+
+/** One part of a (possibly split) WIM. */
+interface WimPart {
+  readonly source: ByteSource;
+  readonly header: WimHeader;
+}
+
+/** An image's metadata, parsed. */
+export interface WimImage {
+  /** 1-based index. */
+  readonly index: number;
+  /** What the XML says about it. */
+  readonly info: ImageXmlInfo;
+  /** Its dentry tree and security data. */
+  readonly metadata: ImageMetadata;
+}
+
+/**
+ * A WIM opened for reading.
+ *
+ * @example List the images of a WIM
+ * ```ts
+ * import { Wim } from "@wimkit/wimkit";
+ * await using wim = await Wim.open("tests/fixtures/two_images.wim");
+ * console.assert(wim.images().map((i) => i.name).join() === "First,Second");
+ * ```
+ */
+export class Wim implements AsyncDisposable {
+  /** Path of the opened file. */
+  readonly path: string;
+  /** Header of the opened file (part 1 when split). */
+  readonly header: WimHeader;
+  /** The XML data. */
+  readonly xml: WimXml;
+  /** Compression type of non-solid resources. */
+  readonly compression: CompressionType;
+  /** Warnings found while opening (e.g. a write was in progress). */
+  readonly warnings: string[];
+  readonly #parts: WimPart[];
+  readonly #metadata: BlobInfo[];
+  readonly #blobs: Map<string, BlobInfo>;
+  readonly #decoder: ChunkDecoder;
+  readonly #ownsDecoder: boolean;
+
+  private constructor(
+    path: string,
+    parts: WimPart[],
+    xml: WimXml,
+    metadata: BlobInfo[],
+    blobs: Map<string, BlobInfo>,
+    decoder: ChunkDecoder | undefined,
+    warnings: string[],
+  ) {
+    this.path = path;
+    this.#parts = parts;
+    this.header = parts[0]!.header;
+    this.xml = xml;
+    this.compression = headerCompression(this.header);
+    this.#metadata = metadata;
+    this.#blobs = blobs;
+    this.#decoder = decoder ?? new InlineChunkDecoder();
+    this.#ownsDecoder = decoder === undefined;
+    this.warnings = warnings;
+  }
+
+  /**
+   * Opens a WIM file, or a split set when `refs` names the other parts.
+   *
+   * @throws {WimFormatError} If a structure is invalid.
+   * @throws {WimkitError} If a file cannot be read, or the split set is incomplete.
+   */
+  static async open(path: string, options: WimOpenOptions = {}): Promise<Wim> {
+    const sources: ByteSource[] = [];
+    try {
+      const paths = [path, ...(options.refs ?? []).filter((p) => p !== path)];
+      const parts: WimPart[] = [];
+      for (const partPath of paths) {
+        const source = openFileSource(partPath);
+        sources.push(source);
+        parts.push({ source, header: await readHeader(source) });
+      }
+      const ordered = orderParts(parts, path);
+      const warnings: string[] = [];
+      const first = ordered[0]!;
+      if (first.header.flags & HeaderFlag.WRITE_IN_PROGRESS) {
+        warnings.push(`"${path}" is marked as being written; it may be incomplete`);
+      }
+      const xml = WimXml.parse(await readUncompressed(first, first.header.xml, "XML data", Limits.MAX_XML_BYTES));
+      if (xml.imageCount !== first.header.imageCount) {
+        throw new WimFormatError(
+          `header says ${first.header.imageCount} images but the XML data describes ${xml.imageCount}`,
+        );
+      }
+      const { metadata, blobs } = await indexBlobs(ordered);
+      if (metadata.length < first.header.imageCount) {
+        throw new WimFormatError(
+          `header says ${first.header.imageCount} images but the blob table has ${metadata.length} metadata resources`,
+        );
+      }
+      return new Wim(path, ordered, xml, metadata, blobs, options.decoder, warnings);
+    } catch (error) {
+      for (const source of sources) source.close();
+      throw withFile(error, path);
+    }
+  }
+
+  /** Number of images. */
+  get imageCount(): number {
+    return this.header.imageCount;
+  }
+
+  /** Chunk size of non-solid compressed resources (0 when uncompressed). */
+  get chunkSize(): number {
+    return this.header.chunkSize;
+  }
+
+  /** 1-based bootable image, 0 for none. */
+  get bootIndex(): number {
+    return this.header.bootIndex <= this.imageCount ? this.header.bootIndex : 0;
+  }
+
+  /** XML information of every image, in index order. */
+  images(): ImageXmlInfo[] {
+    return this.xml.images();
+  }
+
+  /** Every blob the WIM stores, in file order. */
+  blobs(): BlobInfo[] {
+    return [...this.#blobs.values()];
+  }
+
+  /** The blob with SHA-1 `hash`, if stored. */
+  blob(hash: Uint8Array | string): BlobInfo | undefined {
+    return this.#blobs.get(typeof hash === "string" ? hash : toHex(hash));
+  }
+
+  /** The metadata resource of image `index` (1-based). */
+  metadataBlob(index: number): BlobInfo {
+    this.#checkIndex(index);
+    return this.#metadata[index - 1]!;
+  }
+
+  /**
+   * Finds an image by 1-based index or by name.
+   *
+   * @throws {WimkitError} If no image matches.
+   */
+  resolveImage(spec: string | number): number {
+    const text = String(spec).trim();
+    if (/^[0-9]+$/.test(text)) {
+      const index = Number(text);
+      this.#checkIndex(index);
+      return index;
+    }
+    const match = this.images().find((image) => image.name === text);
+    if (!match) {
+      throw new WimkitError(`"${this.path}" has no image named "${text}"`, "not-found", {
+        file: this.path,
+      });
+    }
+    return match.index;
+  }
+
+  /**
+   * Reads and parses the metadata of image `index` (1-based), checking its SHA-1.
+   *
+   * @throws {WimFormatError} If the metadata is invalid.
+   * @throws {WimIntegrityError} If its SHA-1 does not match.
+   */
+  async readImage(index: number): Promise<WimImage> {
+    const blob = this.metadataBlob(index);
+    try {
+      if (blob.size > Limits.MAX_METADATA_BYTES) {
+        throw new WimFormatError(`metadata resource is ${blob.size} bytes, over ${Limits.MAX_METADATA_BYTES}`);
+      }
+      const bytes = await readBlobBytes(blob, this.#decoder, this.path);
+      checkHash(bytes, blob, "metadata resource");
+      return { index, info: this.images()[index - 1]!, metadata: parseMetadata(bytes) };
+    } catch (error) {
+      throw withFile(error, this.path, index);
+    }
+  }
+
+  /**
+   * Yields blobs' data in order (see {@linkcode readBlobs}), using `decoder` or the WIM's own.
+   */
+  readBlobs(
+    blobs: Iterable<BlobInfo>,
+    options: { decoder?: ChunkDecoder; signal?: AbortSignal } = {},
+  ): AsyncGenerator<import("./blob_reader.ts").BlobPiece> {
+    return readBlobs(blobs, options.decoder ?? this.#decoder, {
+      fileName: this.path,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /**
+   * Streams one blob's uncompressed bytes.
+   *
+   * @example
+   * ```ts
+   * import { Wim } from "@wimkit/wimkit";
+   * await using wim = await Wim.open("tests/fixtures/lzx.wim");
+   * const blob = wim.blob("f572d396fae9206628714fb2ce00f72e94f2258f")!;
+   * const text = await new Response(wim.openBlob(blob)).text();
+   * console.assert(text === "hello\n");
+   * ```
+   */
+  openBlob(blob: BlobInfo): ReadableStream<Uint8Array> {
+    const pieces = this.readBlobs([blob]);
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await pieces.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value.data.slice());
+      },
+      async cancel() {
+        await pieces.return(undefined);
+      },
+    });
+  }
+
+  /**
+   * Checks the integrity table of every part, if present; returns false when there is none.
+   *
+   * @throws {WimIntegrityError} Naming the part and chunk that does not match.
+   */
+  async checkIntegrity(onProgress?: (done: number, total: number) => void): Promise<boolean> {
+    let any = false;
+    for (const part of this.#parts) {
+      const header = part.header;
+      if (isEmptyResource(header.integrity)) continue;
+      any = true;
+      const end = header.blobTable.offset + header.blobTable.sizeInWim;
+      const covered = end - WIM_HEADER_SIZE;
+      const table = parseIntegrityTable(
+        await readUncompressed(part, header.integrity, "integrity table", 1 << 26),
+        covered,
+      );
+      const buffer = new Uint8Array(Math.min(table.chunkSize, 1 << 24));
+      for (let i = 0; i < table.hashes.length; i++) {
+        const start = WIM_HEADER_SIZE + i * table.chunkSize;
+        const stop = Math.min(start + table.chunkSize, end);
+        const hash = createHash("sha1");
+        for (let pos = start; pos < stop; pos += buffer.length) {
+          const n = Math.min(buffer.length, stop - pos);
+          hash.update(await part.source.read(pos, n, buffer));
+        }
+        if (toHex(hash.digest()) !== toHex(table.hashes[i]!)) {
+          throw new WimIntegrityError(
+            `integrity check failed for "${part.source.name}": bytes ${start}..${stop} do not match the integrity table`,
+            { file: part.source.name },
+          );
+        }
+        onProgress?.(stop - WIM_HEADER_SIZE, covered);
+      }
+    }
+    return any;
+  }
+
+  #checkIndex(index: number): void {
+    if (!Number.isInteger(index) || index < 1 || index > this.imageCount) {
+      throw new WimkitError(
+        `"${this.path}" has no image ${index} (it has ${this.imageCount} image${this.imageCount === 1 ? "" : "s"})`,
+        "not-found",
+        { file: this.path },
+      );
+    }
+  }
+
+  /** Closes every part (and the decoder, if the WIM created it). */
+  close(): void {
+    for (const part of this.#parts) part.source.close();
+    if (this.#ownsDecoder) this.#decoder[Symbol.dispose]();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Checks that `bytes` has the SHA-1 of `blob`.
+ *
+ * @throws {WimIntegrityError} On mismatch.
+ */
+export function checkHash(bytes: Uint8Array, blob: BlobInfo, what: string): void {
+  const digest = createHash("sha1").update(bytes).digest("hex");
+  if (digest !== blob.hashHex) {
+    throw new WimIntegrityError(`${what} has SHA-1 ${digest}, expected ${blob.hashHex}`);
+  }
+}
+
+async function readHeader(source: ByteSource): Promise<WimHeader> {
+  if (source.size < WIM_HEADER_SIZE) {
+    throw new WimFormatError(`not a WIM file: ${source.size} bytes is shorter than the header`);
+  }
+  const header = parseHeader(await source.read(0, WIM_HEADER_SIZE));
+  if (header.pipable) {
+    throw new WimFormatError("pipable WIMs are not supported yet");
+  }
+  if (isEmptyResource(header.blobTable) && isEmptyResource(header.xml)) {
+    throw new WimFormatError("incomplete WIM: the writer did not finish (no blob table or XML data)");
+  }
+  for (const [name, reshdr] of [["blob table", header.blobTable], ["XML data", header.xml]] as const) {
+    if (reshdr.offset + reshdr.sizeInWim > source.size) {
+      throw new WimFormatError(`the ${name} runs past the end of the file (truncated WIM?)`);
+    }
+  }
+  return header;
+}
+
+function orderParts(parts: WimPart[], path: string): WimPart[] {
+  const total = parts[0]!.header.totalParts;
+  const guid = toHex(parts[0]!.header.guid);
+  const byNumber = new Map<number, WimPart>();
+  for (const part of parts) {
+    if (toHex(part.header.guid) !== guid || part.header.totalParts !== total) {
+      throw new WimkitError(`"${part.source.name}" is not part of the same split WIM as "${path}"`, "usage", {
+        file: part.source.name,
+      });
+    }
+    byNumber.set(part.header.partNumber, part);
+  }
+  const ordered: WimPart[] = [];
+  for (let n = 1; n <= total; n++) {
+    const part = byNumber.get(n);
+    if (!part) {
+      throw new WimkitError(
+        `split WIM "${path}" is missing part ${n} of ${total}; name the parts with --ref`,
+        "usage",
+        { file: path },
+      );
+    }
+    ordered.push(part);
+  }
+  return ordered;
+}
+
+async function readUncompressed(
+  part: WimPart,
+  reshdr: ResourceHeader,
+  name: string,
+  limit: number,
+): Promise<Uint8Array> {
+  if (reshdr.sizeInWim > limit) throw new WimFormatError(`${name} is ${reshdr.sizeInWim} bytes, over ${limit}`);
+  if (reshdr.offset + reshdr.sizeInWim > part.source.size) {
+    throw new WimFormatError(`${name} runs past the end of "${part.source.name}"`);
+  }
+  return await part.source.read(reshdr.offset, reshdr.sizeInWim);
+}
+
+async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blobs: Map<string, BlobInfo> }> {
+  const metadata: BlobInfo[] = [];
+  const blobs = new Map<string, BlobInfo>();
+  for (const part of parts) {
+    const header = part.header;
+    if (isEmptyResource(header.blobTable)) continue;
+    const table = await readUncompressed(part, header.blobTable, "blob table", Limits.MAX_BLOB_TABLE_BYTES);
+    const groups = groupBlobTable(parseBlobTable(table), header.version === WIM_VERSION_SOLID);
+    const codec = headerCompression(header);
+    const own = (entry: BlobTableEntry) => entry.partNumber === header.partNumber;
+    const add = (entry: BlobTableEntry, info: BlobInfo) => {
+      if (!blobs.has(info.hashHex)) blobs.set(info.hashHex, info);
+    };
+    const resourceBlob = (entry: BlobTableEntry): BlobInfo => {
+      checkInFile(entry.resource, part.source);
+      return {
+        hash: entry.hash,
+        hashHex: toHex(entry.hash),
+        size: entry.resource.originalSize,
+        refCount: entry.refCount,
+        location: { kind: "resource", source: part.source, resource: entry.resource, codec, chunkSize: header.chunkSize },
+      };
+    };
+    if (header.partNumber === 1) for (const entry of groups.metadata.filter(own)) metadata.push(resourceBlob(entry));
+    for (const entry of groups.plain) if (own(entry)) add(entry, resourceBlob(entry));
+    for (const run of groups.solidRuns) {
+      const resources: SolidResource[] = [];
+      let runOffset = 0;
+      for (const entry of run.resources) {
+        if (!own(entry)) continue;
+        checkInFile(entry.resource, part.source);
+        const solid = new SolidResource(part.source, entry.resource.offset, entry.resource.sizeInWim);
+        await solid.readHeader();
+        solid.runOffset = runOffset;
+        runOffset += solid.uncompressedSize;
+        resources.push(solid);
+      }
+      for (const entry of run.blobs) {
+        if (!own(entry)) continue;
+        const offset = entry.resource.offset;
+        const size = entry.resource.sizeInWim;
+        const solid = resources.find((r) => offset >= r.runOffset && offset + size <= r.runOffset + r.uncompressedSize);
+        if (!solid) {
+          throw new WimFormatError(`blob ${toHex(entry.hash)} lies outside every solid resource of its run`);
+        }
+        add(entry, {
+          hash: entry.hash,
+          hashHex: toHex(entry.hash),
+          size,
+          refCount: entry.refCount,
+          location: { kind: "solid", solid, offset: offset - solid.runOffset },
+        });
+      }
+    }
+  }
+  return { metadata, blobs };
+}
+
+function checkInFile(resource: ResourceHeader, source: ByteSource): void {
+  if (resource.offset + resource.sizeInWim > source.size) {
+    throw new WimFormatError(
+      `a resource at offset ${resource.offset} (${resource.sizeInWim} bytes) runs past the end of "${source.name}"`,
+    );
+  }
+}
+
+function withFile(error: unknown, file: string, image?: number): unknown {
+  if (!(error instanceof WimkitError) || error.file !== undefined) return error;
+  const prefix = image === undefined ? `Cannot read "${file}"` : `Cannot read image ${image} of "${file}"`;
+  const Kind = error.constructor as new (
+    message: string,
+    context: { file: string; image?: number; path?: string; cause: unknown },
+  ) => WimkitError;
+  if (error.constructor === WimkitError) {
+    return new WimkitError(`${prefix}: ${error.message}`, error.code, {
+      file,
+      ...(image === undefined ? {} : { image }),
+      cause: error,
+    });
+  }
+  return new Kind(`${prefix}: ${error.message}`, {
+    file,
+    ...(image === undefined ? {} : { image }),
+    ...(error.path === undefined ? {} : { path: error.path }),
+    cause: error,
+  });
+}
