@@ -131,3 +131,62 @@ export function dentryStreams(
   const data = unnamed.shift() ?? null;
   return { data, reparse, named };
 }
+
+/** A dentry reached by {@linkcode walkTree}. */
+export interface WalkedDentry {
+  /** The dentry. */
+  readonly node: DentryNode;
+  /** Path from the root, "/"-separated, "" for the root. */
+  readonly path: string;
+  /** Depth below the root. */
+  readonly depth: number;
+}
+
+/**
+ * Visits a tree in pre-order (parents first, children in stored order), iteratively.
+ *
+ * @param accept Called for each child; returning false skips the child and its subtree.
+ *
+ * @example
+ * ```ts
+ * import { parseMetadata, walkTree } from "./metadata.ts";
+ * const bytes = new Uint8Array(120);
+ * bytes[0] = 8; bytes[8] = 104; bytes[16] = 0x10;
+ * const paths = [...walkTree(parseMetadata(bytes).root)].map((d) => d.path);
+ * console.assert(paths.length === 1 && paths[0] === "");
+ * ```
+ */
+export function* walkTree(
+  root: DentryNode,
+  accept: (child: DentryNode, parentPath: string) => boolean = () => true,
+): Generator<WalkedDentry> {
+  const stack: WalkedDentry[] = [{ node: root, path: "", depth: 0 }];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    yield current;
+    const children = current.node.children;
+    for (let i = children.length - 1; i >= 0; i--) {
+      const child = children[i]!;
+      if (!accept(child, current.path)) continue;
+      const path = current.path === "" ? child.name : `${current.path}/${child.name}`;
+      stack.push({ node: child, path, depth: current.depth + 1 });
+    }
+  }
+}
+
+/**
+ * Finds the dentry at `path` ("/"-separated, leading "/" optional; "" or "/" is the root).
+ *
+ * @example
+ * ```ts ignore
+ * const node = findDentry(image.metadata.root, "/Windows/System32");
+ * ```
+ */
+export function findDentry(root: DentryNode, path: string): DentryNode | undefined {
+  let node: DentryNode | undefined = root;
+  for (const part of path.split("/").filter((p) => p !== "")) {
+    node = node.children.find((child) => child.name === part);
+    if (!node) return undefined;
+  }
+  return node;
+}

@@ -21,6 +21,8 @@ export interface BlobInfo {
   readonly size: number;
   /** References over all images, as the blob table says. */
   readonly refCount: number;
+  /** Part of a split set that stores it (1 when not split). */
+  readonly partNumber: number;
   /** Where the bytes are. */
   readonly location: BlobLocation;
 }
@@ -174,4 +176,13 @@ export async function readChunkLayout(
 export function chunkUncompressedSize(layout: ChunkLayout, index: number): number {
   const count = layout.bounds.length - 1;
   return index < count - 1 ? layout.chunkSize : layout.uncompressedSize - (count - 1) * layout.chunkSize;
+}
+
+/** Sort key that follows the files: part, then resource offset (plus the offset in a solid one). */
+export function locationKey(blob: BlobInfo): number {
+  const location = blob.location;
+  const offset = location.kind === "resource"
+    ? location.resource.offset
+    : location.solid.fileOffset + location.offset / 2 ** 32;
+  return blob.partNumber * 2 ** 44 + offset;
 }

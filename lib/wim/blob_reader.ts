@@ -238,7 +238,7 @@ async function* unitsOf(blob: BlobInfo): AsyncGenerator<PlannedUnit> {
         const fileStart = resource.offset + offset;
         yield {
           unit: {
-            key: `raw:${fileStart}`,
+            key: `raw:${blob.partNumber}:${fileStart}`,
             source: location.source,
             fileStart,
             fileEnd: fileStart + size,
@@ -255,14 +255,14 @@ async function* unitsOf(blob: BlobInfo): AsyncGenerator<PlannedUnit> {
       throw new WimFormatError(`blob ${blob.hashHex} is compressed but the WIM has no compression type`);
     }
     const layout = await readChunkLayout(location.source, resource, location.codec, location.chunkSize);
-    yield* chunkUnits(blob, layout, 0, `c:${resource.offset}`);
+    yield* chunkUnits(blob, layout, 0, `c:${blob.partNumber}:${resource.offset}`);
     return;
   }
   const layout = await location.solid.layout();
   if (location.offset + blob.size > layout.uncompressedSize) {
     throw new WimFormatError(`blob ${blob.hashHex} runs past the end of its solid resource`);
   }
-  yield* chunkUnits(blob, layout, location.offset, `s:${location.solid.fileOffset}`);
+  yield* chunkUnits(blob, layout, location.offset, `s:${blob.partNumber}:${location.solid.fileOffset}`);
 }
 
 function* chunkUnits(

@@ -223,6 +223,11 @@ export class Wim implements AsyncDisposable {
     });
   }
 
+  /** Reads all of one (small) blob into memory; the caller checks its SHA-1 if it needs to. */
+  readBlob(blob: BlobInfo): Promise<Uint8Array> {
+    return readBlobBytes(blob, this.#decoder, this.path);
+  }
+
   /**
    * Streams one blob's uncompressed bytes.
    *
@@ -400,6 +405,7 @@ async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blo
         hashHex: toHex(entry.hash),
         size: entry.resource.originalSize,
         refCount: entry.refCount,
+        partNumber: header.partNumber,
         location: { kind: "resource", source: part.source, resource: entry.resource, codec, chunkSize: header.chunkSize },
       };
     };
@@ -430,6 +436,7 @@ async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blo
           hashHex: toHex(entry.hash),
           size,
           refCount: entry.refCount,
+          partNumber: header.partNumber,
           location: { kind: "solid", solid, offset: offset - solid.runOffset },
         });
       }

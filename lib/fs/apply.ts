@@ -1,0 +1,447 @@
+/**
+ * Applies an image to a directory on a POSIX host (wimlib's "extract" on Linux).
+ *
+ * Order: directories (pre-order), file data blob by blob in on-disk order (each blob written to
+ * every file that uses it, its SHA-1 checked as it is written), hard links, symlinks last (so no
+ * later write can pass through a link the image made), then UNIX modes/owners and times, with
+ * directories' times set deepest first. Existing entries at the image's paths are removed and
+ * recreated, never written through, so a symlink or hard link already in the target cannot
+ * redirect a write; anything else in the target is left alone.
+ */
+
+import { createHash, type Hash } from "node:crypto";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { UnsafePathError, WimIntegrityError, WimkitError } from "../errors.ts";
+import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
+import { HeaderFlag } from "../format/constants.ts";
+import { toHex } from "../format/bytes.ts";
+import { parseLinkReparseData } from "../format/reparse.ts";
+import type { OperationOptions, Warning, WarningCode } from "../progress.ts";
+import { WarningTally } from "../progress.ts";
+import { type BlobInfo, locationKey } from "../wim/blob_location.ts";
+import { checkHash, type Wim } from "../wim/wim.ts";
+import { flattenImage, type ImageEntry } from "./image_tree.ts";
+import { type DentryNode, findDentry } from "../format/metadata.ts";
+import { linkTargetForHost } from "./safe_path.ts";
+import { preciseTimes, setFileTimes } from "./timestamps.ts";
+import { osError } from "../io/file_source.ts";
+
+/** Options for {@linkcode applyImage}. */
+export interface ApplyOptions extends OperationOptions {
+  /** Decoder for file data (default: the WIM's). */
+  decoder?: ChunkDecoder;
+  /** Rebase absolute links into the target (default: the WIM's RP_FIX flag). */
+  rpfix?: boolean;
+  /**
+   * Extract only these paths of the image ("/"-separated); each lands in the target under its
+   * own name, and the target's own times are left alone.
+   */
+  paths?: readonly string[];
+}
+
+/** What an apply did. */
+export interface ApplyReport {
+  /** 1-based image index. */
+  readonly image: number;
+  /** The target directory. */
+  readonly target: string;
+  /** Directories created or kept (the root included). */
+  readonly directories: number;
+  /** Regular files written (each hard-link name counted). */
+  readonly files: number;
+  /** Symbolic links created. */
+  readonly symlinks: number;
+  /** Bytes of file data written (each blob counted once per file using it). */
+  readonly bytes: number;
+  /** One warning per kind of thing that could not be applied. */
+  readonly warnings: Warning[];
+}
+
+/** Bytes between progress events. */
+const PROGRESS_STEP_BYTES = 4 << 20;
+/** Files one blob is written to at once; the rest are copied from the first. */
+const MAX_OPEN_PER_BLOB = 64;
+
+const WARNING_TEXT: Record<WarningCode, string> = {
+  "unsafe-name": "Skipped {n} entries whose names are unsafe on this system (first: {e})",
+  "dropped-name": "Ignored {n} entries with empty, \".\", \"..\" or duplicate names",
+  "named-streams": "Ignored named data streams of {n} files (first: {e})",
+  "security-descriptors": "Ignored security descriptors of {n} files",
+  "special-file": "Skipped {n} special files (FIFOs, devices, sockets; first: {e})",
+  "unsupported-reparse": "Skipped {n} reparse points that are not links (first: {e})",
+  "encrypted-file": "Skipped {n} encrypted files (first: {e})",
+  "ownership": "Could not set the owner of {n} files (first: {e})",
+  "low-precision-times": "Set times of {n} entries to the millisecond only (run with --allow-ffi for 100 ns)",
+  "write-in-progress": "{e}",
+};
+
+/**
+ * Applies image `index` of `wim` to the directory `target` (created if missing).
+ *
+ * @throws {WimIntegrityError} If file data does not match its SHA-1 (names the file).
+ * @throws {WimkitError} If a blob is missing or the target cannot be written (names the path).
+ *
+ * @example
+ * ```ts
+ * import { applyImage, Wim } from "@wimkit/wimkit";
+ * await using wim = await Wim.open("tests/fixtures/xpress.wim");
+ * const target = await Deno.makeTempDir();
+ * const report = await applyImage(wim, 1, target);
+ * console.assert(report.files > 0);
+ * await Deno.remove(target, { recursive: true });
+ * ```
+ */
+export async function applyImage(
+  wim: Wim,
+  index: number,
+  target: string,
+  options: ApplyOptions = {},
+): Promise<ApplyReport> {
+  const image = await wim.readImage(index);
+  const context = { file: wim.path, image: index };
+  const tally = new WarningTally();
+  if (image.metadata.droppedNames > 0) {
+    for (let i = 0; i < image.metadata.droppedNames; i++) tally.add("dropped-name", "");
+  }
+  const root = options.paths ? selectPaths(image.metadata.root, options.paths, wim.path, index) : image.metadata.root;
+  const { entries, unsafe } = flattenImage(root);
+  for (const item of unsafe) tally.add("unsafe-name", `${item.path} (${item.reason})`);
+  const hostPath = (entry: ImageEntry) => (entry.path === "" ? target : `${target}/${entry.path}`);
+  const fail = (entry: ImageEntry, action: string, error: unknown): never => {
+    const os = osError(action, hostPath(entry), error);
+    throw new WimkitError(
+      `Cannot apply image ${index} of "${wim.path}": ${action} "/${entry.path}": ${os.message.split(": ").pop()}`,
+      os.code,
+      { ...context, path: `/${entry.path}`, cause: error },
+    );
+  };
+
+  prepareTarget(target);
+  const directories: ImageEntry[] = [];
+  const files: ImageEntry[] = [];
+  const links: ImageEntry[] = [];
+  for (const entry of entries) {
+    if (entry.streams.named.length > 0) tally.add("named-streams", `/${entry.path}`);
+    if (entry.node.securityId >= 0) tally.add("security-descriptors", `/${entry.path}`);
+    switch (entry.kind) {
+      case "directory":
+        directories.push(entry);
+        break;
+      case "file":
+        files.push(entry);
+        break;
+      case "link":
+        links.push(entry);
+        break;
+      case "other-reparse":
+        tally.add("unsupported-reparse", `/${entry.path}`);
+        break;
+      case "encrypted":
+        tally.add("encrypted-file", `/${entry.path}`);
+        break;
+      case "special":
+        tally.add("special-file", `/${entry.path}`);
+        break;
+    }
+  }
+
+  for (const entry of directories) {
+    if (entry.path === "") continue;
+    try {
+      ensureDirectory(hostPath(entry));
+    } catch (error) {
+      fail(entry, "create directory", error);
+    }
+  }
+
+  // Files: the first name of each inode gets the data; other names become hard links to it.
+  const primaries = new Map<string, ImageEntry>();
+  const hardLinks: { entry: ImageEntry; primary: ImageEntry }[] = [];
+  const byBlob = new Map<string, ImageEntry[]>();
+  let totalBytes = 0;
+  for (const entry of files) {
+    if (entry.inodeKey !== null) {
+      const primary = primaries.get(entry.inodeKey);
+      if (primary) {
+        hardLinks.push({ entry, primary });
+        continue;
+      }
+      primaries.set(entry.inodeKey, entry);
+    }
+    const hash = entry.streams.data;
+    if (!hash) {
+      writeEmptyFile(hostPath(entry), () => fail(entry, "create file", new Error("failed")));
+      continue;
+    }
+    const key = toHex(hash);
+    const list = byBlob.get(key);
+    if (list) list.push(entry);
+    else byBlob.set(key, [entry]);
+  }
+  const blobs: BlobInfo[] = [];
+  for (const [key, users] of byBlob) {
+    const blob = wim.blob(key);
+    if (!blob) {
+      throw new WimkitError(
+        `Cannot apply image ${index} of "${wim.path}": the data of "/${users[0]!.path}" (blob ${key}) is missing from the WIM${
+          wim.header.totalParts > 1 ? " (name every part with --ref)" : ""
+        }`,
+        "format",
+        { ...context, path: `/${users[0]!.path}` },
+      );
+    }
+    blobs.push(blob);
+    totalBytes += blob.size * users.length;
+  }
+  blobs.sort((a, b) => locationKey(a) - locationKey(b));
+
+  let doneBytes = 0;
+  let doneFiles = 0;
+  let nextProgress = 0;
+  const report = () => {
+    options.onProgress?.({
+      type: "apply-blobs",
+      doneBytes,
+      totalBytes,
+      doneFiles,
+      totalFiles: files.length,
+    });
+  };
+  report();
+  let current: { blob: BlobInfo; fds: number[]; users: ImageEntry[]; hash: Hash } | null = null;
+  const readOptions = {
+    ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  for await (const piece of wim.readBlobs(blobs, readOptions)) {
+    if (!current || current.blob !== piece.blob) {
+      const users = byBlob.get(piece.blob.hashHex)!;
+      const fds = users.slice(0, MAX_OPEN_PER_BLOB).map((entry) => {
+        try {
+          return createFile(hostPath(entry));
+        } catch (error) {
+          return fail(entry, "create file", error);
+        }
+      });
+      current = { blob: piece.blob, fds, users, hash: createHash("sha1") };
+    }
+    current.hash.update(piece.data);
+    for (let i = 0; i < current.fds.length; i++) {
+      try {
+        writeAll(current.fds[i]!, piece.data);
+      } catch (error) {
+        fail(current.users[i]!, "write", error);
+      }
+    }
+    doneBytes += piece.data.length * current.fds.length;
+    if (piece.offset + piece.data.length === piece.blob.size) {
+      for (const fd of current.fds) closeSync(fd);
+      const digest = current.hash.digest("hex");
+      if (digest !== piece.blob.hashHex) {
+        throw new WimIntegrityError(
+          `Cannot apply image ${index} of "${wim.path}": data of "/${current.users[0]!.path}" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
+          { ...context, path: `/${current.users[0]!.path}` },
+        );
+      }
+      for (const entry of current.users.slice(MAX_OPEN_PER_BLOB)) {
+        try {
+          removeExisting(hostPath(entry));
+          Deno.copyFileSync(hostPath(current.users[0]!), hostPath(entry));
+        } catch (error) {
+          fail(entry, "create file", error);
+        }
+        doneBytes += piece.blob.size;
+      }
+      doneFiles += current.users.length;
+      current = null;
+      if (doneBytes >= nextProgress) {
+        report();
+        nextProgress = doneBytes + PROGRESS_STEP_BYTES;
+      }
+    }
+  }
+  doneFiles = files.length - hardLinks.length;
+
+  for (const { entry, primary } of hardLinks) {
+    try {
+      removeExisting(hostPath(entry));
+      Deno.linkSync(hostPath(primary), hostPath(entry));
+    } catch (error) {
+      fail(entry, "create hard link", error);
+    }
+  }
+
+  const fixup = options.rpfix ?? (wim.header.flags & HeaderFlag.RP_FIX) !== 0;
+  let symlinks = 0;
+  for (const entry of links) {
+    const hash = entry.streams.reparse;
+    const blob = hash ? wim.blob(hash) : undefined;
+    if (!blob) {
+      tally.add("unsupported-reparse", `/${entry.path}`);
+      continue;
+    }
+    const data = await wim.readBlob(blob);
+    checkHash(data, blob, `reparse data of "/${entry.path}"`);
+    const link = parseLinkReparseData(entry.node.reparseTag, data);
+    if (!link) {
+      tally.add("unsupported-reparse", `/${entry.path}`);
+      continue;
+    }
+    const notFixed = (entry.node.reparseFlags & 1) !== 0;
+    const linkTarget = linkTargetForHost(link.substituteName, link.relative, fixup && !notFixed, target);
+    if (linkTarget.includes("\0")) {
+      throw new UnsafePathError(`Cannot apply image ${index} of "${wim.path}": link "/${entry.path}" has a NUL in its target`, {
+        ...context,
+        path: `/${entry.path}`,
+      });
+    }
+    try {
+      removeExisting(hostPath(entry));
+      Deno.symlinkSync(linkTarget, hostPath(entry));
+    } catch (error) {
+      fail(entry, "create symbolic link", error);
+    }
+    symlinks++;
+  }
+
+  applyUnixData([...directories, ...files], hostPath, tally);
+
+  const timed = [...files, ...links.filter((l) => l.streams.reparse)];
+  const precise = preciseTimes();
+  for (const entry of timed) {
+    try {
+      setFileTimes(hostPath(entry), entry.node.lastAccessTime, entry.node.lastWriteTime);
+    } catch (error) {
+      fail(entry, "set times of", error);
+    }
+  }
+  const deepestFirst = directories.filter((d) => !options.paths || d.path !== "")
+    .sort((a, b) => b.depth - a.depth);
+  for (const entry of deepestFirst) {
+    try {
+      setFileTimes(hostPath(entry), entry.node.lastAccessTime, entry.node.lastWriteTime);
+    } catch (error) {
+      fail(entry, "set times of", error);
+    }
+  }
+  if (!precise) {
+    for (let i = 0; i < timed.length + directories.length; i++) tally.add("low-precision-times", "");
+  }
+  report();
+  const warnings = tally.warnings((n, code, example) =>
+    WARNING_TEXT[code].replace("{n}", String(n)).replace("{e}", example)
+  );
+  for (const warning of warnings) options.onProgress?.({ type: "warning", ...warning });
+  return {
+    image: index,
+    target,
+    directories: directories.length,
+    files: files.length,
+    symlinks,
+    bytes: doneBytes,
+    warnings,
+  };
+}
+
+/** A stand-in root whose children are the dentries at `paths`. */
+function selectPaths(root: DentryNode, paths: readonly string[], file: string, image: number): DentryNode {
+  const children: DentryNode[] = [];
+  for (const path of paths) {
+    const node = findDentry(root, path);
+    if (!node) {
+      throw new WimkitError(`Cannot extract from image ${image} of "${file}": no "${path}" in the image`, "not-found", {
+        file,
+        image,
+        path,
+      });
+    }
+    if (node === root) return root;
+    if (children.some((c) => c.name === node.name)) {
+      throw new WimkitError(`Cannot extract "${path}": another extracted path is also named "${node.name}"`, "usage", {
+        file,
+        image,
+        path,
+      });
+    }
+    children.push(node);
+  }
+  return { ...root, children };
+}
+
+function prepareTarget(target: string): void {
+  try {
+    const info = Deno.statSync(target);
+    if (!info.isDirectory) {
+      throw new WimkitError(`Cannot apply to "${target}": it exists and is not a directory`, "usage", {
+        file: target,
+      });
+    }
+  } catch (error) {
+    if (error instanceof WimkitError) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) throw osError("Cannot apply to", target, error);
+    try {
+      Deno.mkdirSync(target, { recursive: true });
+    } catch (mkdirError) {
+      throw osError(`Cannot create "${target}"`, target, mkdirError);
+    }
+  }
+}
+
+function ensureDirectory(path: string): void {
+  try {
+    const info = Deno.lstatSync(path);
+    if (info.isDirectory) return;
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  Deno.mkdirSync(path);
+}
+
+/** Removes whatever is at `path` (a link is removed, not followed). */
+function removeExisting(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Creates a new file at `path` (replacing what was there) and returns its descriptor. */
+function createFile(path: string): number {
+  removeExisting(path);
+  return openSync(path, "wx");
+}
+
+function writeEmptyFile(path: string, onError: () => never): void {
+  try {
+    closeSync(createFile(path));
+  } catch {
+    onError();
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+}
+
+const PERMISSION_BITS = 0o7777;
+
+function applyUnixData(
+  entries: ImageEntry[],
+  hostPath: (entry: ImageEntry) => string,
+  tally: WarningTally,
+): void {
+  for (const entry of entries) {
+    const unix = entry.unix;
+    if (!unix) continue;
+    const path = hostPath(entry);
+    try {
+      Deno.chownSync(path, unix.uid, unix.gid);
+    } catch {
+      tally.add("ownership", `/${entry.path}`);
+    }
+    Deno.chmodSync(path, unix.mode & PERMISSION_BITS);
+  }
+}

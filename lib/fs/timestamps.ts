@@ -1,0 +1,146 @@
+/**
+ * File times at 100 ns precision. Deno's own stat and utime round to milliseconds (stack.md §7),
+ * so with `--allow-ffi` wimkit calls libc's `utimensat` and `statx` directly; without it, times
+ * fall back to milliseconds and {@linkcode preciseTimes} reports false so callers can warn once.
+ */
+
+/** 100-ns ticks between 1601-01-01 and 1970-01-01. */
+const EPOCH_DIFFERENCE_TICKS = 116444736000000000n;
+const TICKS_PER_SECOND = 10_000_000n;
+const AT_FDCWD = -100;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const STATX_BASIC_STATS = 0x7ff;
+const STATX_SIZE = 256;
+const STATX_ATIME_OFFSET = 64;
+const STATX_MTIME_OFFSET = 112;
+
+/** A point in time as whole seconds and nanoseconds since 1970 (seconds may be negative). */
+export interface UnixTime {
+  readonly seconds: bigint;
+  readonly nanoseconds: number;
+}
+
+/**
+ * Converts a FILETIME (100 ns ticks since 1601) to Unix seconds and nanoseconds.
+ *
+ * @example
+ * ```ts
+ * import { filetimeToUnix } from "./timestamps.ts";
+ * const t = filetimeToUnix(132224078451234567n);
+ * console.assert(t.seconds === 1577934245n && t.nanoseconds === 123456700);
+ * ```
+ */
+export function filetimeToUnix(filetime: bigint): UnixTime {
+  const ticks = filetime - EPOCH_DIFFERENCE_TICKS;
+  let seconds = ticks / TICKS_PER_SECOND;
+  let rest = ticks % TICKS_PER_SECOND;
+  if (rest < 0n) {
+    rest += TICKS_PER_SECOND;
+    seconds -= 1n;
+  }
+  return { seconds, nanoseconds: Number(rest) * 100 };
+}
+
+/**
+ * Converts Unix seconds and nanoseconds to a FILETIME (nanoseconds truncated to 100 ns).
+ *
+ * @example
+ * ```ts
+ * import { unixToFiletime } from "./timestamps.ts";
+ * console.assert(unixToFiletime({ seconds: 0n, nanoseconds: 0 }) === 116444736000000000n);
+ * ```
+ */
+export function unixToFiletime(time: UnixTime): bigint {
+  return (time.seconds * TICKS_PER_SECOND) + BigInt(Math.floor(time.nanoseconds / 100)) +
+    EPOCH_DIFFERENCE_TICKS;
+}
+
+type Libc = Deno.DynamicLibrary<{
+  utimensat: { parameters: ["i32", "buffer", "buffer", "i32"]; result: "i32" };
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"]; result: "i32" };
+}>;
+
+let libc: Libc | null | undefined;
+
+function loadLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  libc = null;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return libc;
+    libc = Deno.dlopen("libc.so.6", {
+      utimensat: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+      statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+    });
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+/** True when times are set and read at full precision (FFI granted and libc found). */
+export function preciseTimes(): boolean {
+  return loadLibc() !== null;
+}
+
+const encoder = new TextEncoder();
+
+function cString(path: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(path);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/**
+ * Sets a path's access and modification times from FILETIMEs, without following a final symlink.
+ *
+ * @throws {Error} The OS error when the path cannot be changed.
+ */
+export function setFileTimes(path: string, accessTime: bigint, writeTime: bigint): void {
+  const lib = loadLibc();
+  const access = filetimeToUnix(accessTime);
+  const write = filetimeToUnix(writeTime);
+  if (lib) {
+    const times = new BigInt64Array(4);
+    times[0] = access.seconds;
+    times[1] = BigInt(access.nanoseconds);
+    times[2] = write.seconds;
+    times[3] = BigInt(write.nanoseconds);
+    const rc = lib.symbols.utimensat(
+      AT_FDCWD,
+      cString(path),
+      new Uint8Array(times.buffer),
+      AT_SYMLINK_NOFOLLOW,
+    );
+    if (rc !== 0) throw new Error(`utimensat failed for "${path}"`);
+    return;
+  }
+  const toDate = (t: UnixTime) => new Date(Number(t.seconds) * 1000 + t.nanoseconds / 1e6);
+  Deno.utimeSync(path, toDate(access), toDate(write));
+}
+
+/** Access and modification times of a path as FILETIMEs (lstat semantics). */
+export function getFileTimes(path: string): { accessTime: bigint; writeTime: bigint } {
+  const lib = loadLibc();
+  if (lib) {
+    const buffer = new Uint8Array(STATX_SIZE);
+    const rc = lib.symbols.statx(AT_FDCWD, cString(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buffer);
+    if (rc === 0) {
+      const view = new DataView(buffer.buffer);
+      const read = (offset: number): UnixTime => ({
+        seconds: view.getBigInt64(offset, true),
+        nanoseconds: view.getUint32(offset + 8, true),
+      });
+      return {
+        accessTime: unixToFiletime(read(STATX_ATIME_OFFSET)),
+        writeTime: unixToFiletime(read(STATX_MTIME_OFFSET)),
+      };
+    }
+  }
+  const info = Deno.lstatSync(path);
+  const fromDate = (d: Date | null) => {
+    const ms = BigInt(d?.getTime() ?? 0);
+    return unixToFiletime({ seconds: ms / 1000n, nanoseconds: Number(ms % 1000n) * 1e6 });
+  };
+  return { accessTime: fromDate(info.atime), writeTime: fromDate(info.mtime) };
+}

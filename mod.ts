@@ -1,0 +1,54 @@
+/**
+ * wimkit: read, apply and verify Windows Imaging (WIM, ESD, SWM) files from Deno.
+ *
+ * @example Apply the only image of a WIM
+ * ```ts
+ * import { applyImage, Wim } from "@wimkit/wimkit";
+ * await using wim = await Wim.open("tests/fixtures/lzx.wim");
+ * const target = await Deno.makeTempDir();
+ * const report = await applyImage(wim, 1, target);
+ * console.assert(report.files > 0);
+ * await Deno.remove(target, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CodecError,
+  CompressionMismatchError,
+  UnsafePathError,
+  WimFormatError,
+  WimIntegrityError,
+  WimkitError,
+} from "./lib/errors.ts";
+export type { WimkitErrorCode, WimkitErrorContext } from "./lib/errors.ts";
+export type { OperationOptions, ProgressEvent, Warning, WarningCode } from "./lib/progress.ts";
+export type { ChunkCompressor, ChunkDecompressor, CompressionType } from "./lib/codecs/codec.ts";
+export { XpressDecompressor } from "./lib/codecs/xpress_decompress.ts";
+export { LzxDecompressor } from "./lib/codecs/lzx_decompress.ts";
+export { LzmsDecompressor } from "./lib/codecs/lzms_decompress.ts";
+export {
+  LzmsDecompressionStream,
+  LzxDecompressionStream,
+  XpressDecompressionStream,
+} from "./lib/codecs/streams.ts";
+export { InlineChunkDecoder, WorkerChunkDecoder } from "./lib/codecs/chunk_pool.ts";
+export type { ChunkDecoder } from "./lib/codecs/chunk_pool.ts";
+export { FileAttribute, WIM_HEADER_SIZE } from "./lib/format/constants.ts";
+export { parseHeader } from "./lib/format/header.ts";
+export type { WimHeader } from "./lib/format/header.ts";
+export type { ResourceHeader } from "./lib/format/resource_header.ts";
+export type { ImageXmlInfo } from "./lib/format/xml_info.ts";
+export { dentryStreams, findDentry, isDirectory, walkTree } from "./lib/format/metadata.ts";
+export type { DentryNode, DentryStreams, ImageMetadata, WalkedDentry } from "./lib/format/metadata.ts";
+export { readUnixData } from "./lib/format/tagged_items.ts";
+export type { UnixData } from "./lib/format/tagged_items.ts";
+export { Wim } from "./lib/wim/wim.ts";
+export type { WimImage, WimOpenOptions } from "./lib/wim/wim.ts";
+export type { BlobInfo } from "./lib/wim/blob_location.ts";
+export { verifyWim } from "./lib/wim/verify.ts";
+export type { VerifyReport } from "./lib/wim/verify.ts";
+export { applyImage } from "./lib/fs/apply.ts";
+export type { ApplyOptions, ApplyReport } from "./lib/fs/apply.ts";
+export { filetimeToUnix, getFileTimes, preciseTimes } from "./lib/fs/timestamps.ts";

@@ -1,0 +1,64 @@
+/**
+ * The wimkit command line: `deno task wimkit <command> ...`.
+ *
+ * Results go to stdout, progress bars and warnings to stderr; every failure is one line on
+ * stderr (`wimkit: error: ...`) and an exit code from ui/errors.ts, with the stack only under
+ * `--debug`.
+ */
+
+import { Command, CommanderError } from "commander";
+import { registerInfo } from "./commands/info.ts";
+import { registerDir } from "./commands/dir.ts";
+import { registerApply } from "./commands/apply.ts";
+import { registerVerify } from "./commands/verify.ts";
+import { ExitCode, exitCodeFor, renderError } from "./ui/errors.ts";
+import { type Output, processOutput } from "./ui/output.ts";
+
+/** Builds the program with every command registered. */
+export function buildProgram(output: Output): Command {
+  const program = new Command("wimkit")
+    .description("capture, apply, inspect and verify Windows Imaging (WIM) files")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => output.out(text.replace(/\n$/, "")),
+      writeErr: (text) => output.err(text.replace(/\n$/, "")),
+      outputError: (text, write) => write(`wimkit: ${text.replace(/\n$/, "")} (see --help)`),
+    })
+    .showSuggestionAfterError(true);
+  registerInfo(program, output);
+  registerDir(program, output);
+  registerApply(program, output);
+  registerVerify(program, output);
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => output.out(text.replace(/\n$/, "")),
+      writeErr: (text) => output.err(text.replace(/\n$/, "")),
+      outputError: (text, write) => write(`wimkit: ${text.replace(/\n$/, "")} (see --help)`),
+    });
+  }
+  return program;
+}
+
+/** Runs the command line with `args`; returns the exit code. */
+export async function main(args: string[], output: Output = processOutput): Promise<number> {
+  const program = buildProgram(output);
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return ExitCode.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    output.err(renderError(error, args.includes("--debug")));
+    return exitCodeFor(error);
+  }
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  Deno.addSignalListener("SIGINT", () => {
+    controller.abort();
+    Deno.exit(ExitCode.INTERRUPTED);
+  });
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,70 @@
+/** Pieces every command shares: common options, opening WIMs, image selection, progress. */
+
+import type { Command } from "commander";
+import { type ProgressEvent, Wim, WorkerChunkDecoder } from "../../mod.ts";
+import type { ChunkDecoder } from "../../mod.ts";
+import { UsageError } from "../ui/errors.ts";
+import type { Output } from "../ui/output.ts";
+import { ProgressBar } from "../ui/progress_bar.ts";
+import { expandRefs } from "../ui/refs.ts";
+
+/** Options every command accepts. */
+export interface CommonOptions {
+  debug?: boolean;
+  quiet?: boolean;
+  ref?: string[];
+}
+
+/** Adds --debug, --quiet and --ref to `command`. */
+export function withCommonOptions(command: Command, refs = true): Command {
+  command
+    .option("--debug", "print the stack and causes of an error")
+    .option("--quiet", "no progress bar and no warnings");
+  if (refs) {
+    command.option(
+      "--ref <glob>",
+      "other parts of a split WIM, e.g. \"install*.swm\" (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    );
+  }
+  return command;
+}
+
+/** Opens `path`, with the parts named by --ref. */
+export async function openWim(path: string, options: CommonOptions, decoder?: ChunkDecoder): Promise<Wim> {
+  const refs = options.ref ? expandRefs(options.ref) : [];
+  return await Wim.open(path, { refs, ...(decoder ? { decoder } : {}) });
+}
+
+/** A worker decoder sized to the cores, for commands that decode a lot of data. */
+export function workerDecoder(): ChunkDecoder {
+  return new WorkerChunkDecoder();
+}
+
+/** Resolves an IMAGE argument: index, name, or (when the WIM has one image) nothing. */
+export function selectImage(wim: Wim, spec: string | undefined): number {
+  if (spec === undefined) {
+    if (wim.imageCount === 1) return 1;
+    throw new UsageError(
+      `"${wim.path}" holds ${wim.imageCount} images; name one by index or name`,
+    );
+  }
+  return wim.resolveImage(spec);
+}
+
+/** A progress handler that draws a bar and prints warnings (unless --quiet). */
+export function progressReporter(label: string, output: Output, options: CommonOptions) {
+  const bar = new ProgressBar(label, { enabled: !options.quiet && Deno.stderr.isTerminal() });
+  return {
+    onProgress(event: ProgressEvent) {
+      if (event.type === "warning") {
+        if (!options.quiet) output.err(`wimkit: warning: ${event.message}`);
+      } else if (event.type === "apply-blobs") {
+        bar.update(event.doneBytes, event.totalBytes, { done: event.doneFiles, total: event.totalFiles });
+      } else bar.update(event.doneBytes, event.totalBytes);
+    },
+    finish() {
+      bar.finish();
+    },
+  };
+}
