@@ -41,7 +41,12 @@ export type { WimHeader } from "./lib/format/header.ts";
 export type { ResourceHeader } from "./lib/format/resource_header.ts";
 export type { ImageXmlInfo } from "./lib/format/xml_info.ts";
 export { dentryStreams, findDentry, isDirectory, walkTree } from "./lib/format/metadata.ts";
-export type { DentryNode, DentryStreams, ImageMetadata, WalkedDentry } from "./lib/format/metadata.ts";
+export type {
+  DentryNode,
+  DentryStreams,
+  ImageMetadata,
+  WalkedDentry,
+} from "./lib/format/metadata.ts";
 export { readUnixData } from "./lib/format/tagged_items.ts";
 export type { UnixData } from "./lib/format/tagged_items.ts";
 export { Wim } from "./lib/wim/wim.ts";

@@ -15,7 +15,13 @@ export type WarningCode =
 
 /** A progress event of a long operation. */
 export type ProgressEvent =
-  | { type: "apply-blobs"; doneBytes: number; totalBytes: number; doneFiles: number; totalFiles: number }
+  | {
+    type: "apply-blobs";
+    doneBytes: number;
+    totalBytes: number;
+    doneFiles: number;
+    totalFiles: number;
+  }
   | { type: "verify"; doneBytes: number; totalBytes: number }
   | { type: "warning"; code: WarningCode; count: number; message: string };
 

@@ -35,7 +35,11 @@ export interface DecodeJob {
  * console.assert(out[0] === 7);
  * ```
  */
-export function decodeJob(job: DecodeJob, cache: DecompressorCache, output?: Uint8Array): Uint8Array {
+export function decodeJob(
+  job: DecodeJob,
+  cache: DecompressorCache,
+  output?: Uint8Array,
+): Uint8Array {
   const chunks = job.chunks;
   let total = 0;
   for (let i = 2; i < chunks.length; i += 3) total += chunks[i]!;
@@ -57,9 +61,12 @@ export function decodeJob(job: DecodeJob, cache: DecompressorCache, output?: Uin
         cache.get(job.codec as ChunkCodec, job.chunkSize).decompress(src, dst);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new CodecError(`chunk ${i / 3} failed to decompress (${job.codec.toUpperCase()}): ${reason}`, {
-          cause: error,
-        });
+        throw new CodecError(
+          `chunk ${i / 3} failed to decompress (${job.codec.toUpperCase()}): ${reason}`,
+          {
+            cause: error,
+          },
+        );
       }
     }
     pos += size;

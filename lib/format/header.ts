@@ -15,7 +15,11 @@ import {
   WIM_VERSION_SOLID,
 } from "./constants.ts";
 import { viewOf } from "./bytes.ts";
-import { parseResourceHeader, type ResourceHeader, writeResourceHeader } from "./resource_header.ts";
+import {
+  parseResourceHeader,
+  type ResourceHeader,
+  writeResourceHeader,
+} from "./resource_header.ts";
 
 /** +0x08: header size. */
 const OFFSET_HEADER_SIZE = 0x08;
@@ -129,7 +133,7 @@ export function parseHeader(bytes: Uint8Array): WimHeader {
   }
   const pipable = startsWith(bytes, PIPABLE_WIM_MAGIC);
   if (!pipable && !startsWith(bytes, WIM_MAGIC)) {
-    throw new WimFormatError("not a WIM file: the magic is not \"MSWIM\"");
+    throw new WimFormatError('not a WIM file: the magic is not "MSWIM"');
   }
   const view = viewOf(bytes);
   const headerSize = view.getUint32(OFFSET_HEADER_SIZE, true);

@@ -63,7 +63,12 @@ export function parseMetadata(bytes: Uint8Array): ImageMetadata {
   const first = parseDentry(bytes, security.length);
   if (!first.dentry) throw new WimFormatError("metadata resource has no root dentry");
   if (!isDirectory(first.dentry)) throw new WimFormatError("root dentry is not a directory");
-  const root: DentryNode = { ...first.dentry, name: "", nameBytes: new Uint8Array(0), children: [] };
+  const root: DentryNode = {
+    ...first.dentry,
+    name: "",
+    nameBytes: new Uint8Array(0),
+    children: [],
+  };
   const visitedLists = new Set<number>();
   const stack: { node: DentryNode; depth: number }[] = [{ node: root, depth: 0 }];
   let droppedNames = 0;

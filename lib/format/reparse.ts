@@ -38,7 +38,9 @@ export function parseLinkReparseData(tag: number, data: Uint8Array): LinkReparse
   if (tag !== ReparseTag.SYMLINK && tag !== ReparseTag.MOUNT_POINT) return null;
   const isSymlink = tag === ReparseTag.SYMLINK;
   const bufferStart = isSymlink ? 12 : 8;
-  if (data.length < bufferStart) throw new WimFormatError(`reparse data is only ${data.length} bytes`);
+  if (data.length < bufferStart) {
+    throw new WimFormatError(`reparse data is only ${data.length} bytes`);
+  }
   const view = viewOf(data);
   const name = (offset: number, length: number, what: string) => {
     const start = bufferStart + offset;

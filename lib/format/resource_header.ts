@@ -20,7 +20,12 @@ export interface ResourceHeader {
 }
 
 /** An absent resource (all fields zero). */
-export const EMPTY_RESOURCE: ResourceHeader = { sizeInWim: 0, flags: 0, offset: 0, originalSize: 0 };
+export const EMPTY_RESOURCE: ResourceHeader = {
+  sizeInWim: 0,
+  flags: 0,
+  offset: 0,
+  originalSize: 0,
+};
 
 /**
  * Decodes a resource header from the first 24 bytes of `bytes`.
@@ -60,5 +65,6 @@ export function isEmptyResource(header: ResourceHeader): boolean {
 
 /** True when the resource is a non-solid chunked (compressed) resource. */
 export function isCompressedResource(header: ResourceHeader): boolean {
-  return (header.flags & ResourceFlag.COMPRESSED) !== 0 && (header.flags & ResourceFlag.SOLID) === 0;
+  return (header.flags & ResourceFlag.COMPRESSED) !== 0 &&
+    (header.flags & ResourceFlag.SOLID) === 0;
 }

@@ -10,7 +10,6 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
-import { closeSync, openSync, writeSync } from "node:fs";
 import { UnsafePathError, WimIntegrityError, WimkitError } from "../errors.ts";
 import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
 import { HeaderFlag } from "../format/constants.ts";
@@ -25,6 +24,18 @@ import { type DentryNode, findDentry } from "../format/metadata.ts";
 import { linkTargetForHost } from "./safe_path.ts";
 import { preciseTimes, setFileTimes } from "./timestamps.ts";
 import { osError } from "../io/file_source.ts";
+import {
+  applyUnixData,
+  closeFile,
+  copyFile,
+  createFile,
+  createHardLink,
+  createSymlink,
+  ensureDirectory,
+  prepareTarget,
+  writeAll,
+  writeEmptyFile,
+} from "./posix_target.ts";
 
 /** Options for {@linkcode applyImage}. */
 export interface ApplyOptions extends OperationOptions {
@@ -64,14 +75,15 @@ const MAX_OPEN_PER_BLOB = 64;
 
 const WARNING_TEXT: Record<WarningCode, string> = {
   "unsafe-name": "Skipped {n} entries whose names are unsafe on this system (first: {e})",
-  "dropped-name": "Ignored {n} entries with empty, \".\", \"..\" or duplicate names",
+  "dropped-name": 'Ignored {n} entries with empty, ".", ".." or duplicate names',
   "named-streams": "Ignored named data streams of {n} files (first: {e})",
   "security-descriptors": "Ignored security descriptors of {n} files",
   "special-file": "Skipped {n} special files (FIFOs, devices, sockets; first: {e})",
   "unsupported-reparse": "Skipped {n} reparse points that are not links (first: {e})",
   "encrypted-file": "Skipped {n} encrypted files (first: {e})",
   "ownership": "Could not set the owner of {n} files (first: {e})",
-  "low-precision-times": "Set times of {n} entries to the millisecond only (run with --allow-ffi for 100 ns)",
+  "low-precision-times":
+    "Set times of {n} entries to the millisecond only (run with --allow-ffi for 100 ns)",
   "write-in-progress": "{e}",
 };
 
@@ -103,14 +115,18 @@ export async function applyImage(
   if (image.metadata.droppedNames > 0) {
     for (let i = 0; i < image.metadata.droppedNames; i++) tally.add("dropped-name", "");
   }
-  const root = options.paths ? selectPaths(image.metadata.root, options.paths, wim.path, index) : image.metadata.root;
+  const root = options.paths
+    ? selectPaths(image.metadata.root, options.paths, wim.path, index)
+    : image.metadata.root;
   const { entries, unsafe } = flattenImage(root);
   for (const item of unsafe) tally.add("unsafe-name", `${item.path} (${item.reason})`);
   const hostPath = (entry: ImageEntry) => (entry.path === "" ? target : `${target}/${entry.path}`);
   const fail = (entry: ImageEntry, action: string, error: unknown): never => {
     const os = osError(action, hostPath(entry), error);
     throw new WimkitError(
-      `Cannot apply image ${index} of "${wim.path}": ${action} "/${entry.path}": ${os.message.split(": ").pop()}`,
+      `Cannot apply image ${index} of "${wim.path}": ${action} "/${entry.path}": ${
+        os.message.split(": ").pop()
+      }`,
       os.code,
       { ...context, path: `/${entry.path}`, cause: error },
     );
@@ -183,7 +199,9 @@ export async function applyImage(
     const blob = wim.blob(key);
     if (!blob) {
       throw new WimkitError(
-        `Cannot apply image ${index} of "${wim.path}": the data of "/${users[0]!.path}" (blob ${key}) is missing from the WIM${
+        `Cannot apply image ${index} of "${wim.path}": the data of "/${
+          users[0]!.path
+        }" (blob ${key}) is missing from the WIM${
           wim.header.totalParts > 1 ? " (name every part with --ref)" : ""
         }`,
         "format",
@@ -235,18 +253,19 @@ export async function applyImage(
     }
     doneBytes += piece.data.length * current.fds.length;
     if (piece.offset + piece.data.length === piece.blob.size) {
-      for (const fd of current.fds) closeSync(fd);
+      for (const fd of current.fds) closeFile(fd);
       const digest = current.hash.digest("hex");
       if (digest !== piece.blob.hashHex) {
         throw new WimIntegrityError(
-          `Cannot apply image ${index} of "${wim.path}": data of "/${current.users[0]!.path}" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
+          `Cannot apply image ${index} of "${wim.path}": data of "/${
+            current.users[0]!.path
+          }" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
           { ...context, path: `/${current.users[0]!.path}` },
         );
       }
       for (const entry of current.users.slice(MAX_OPEN_PER_BLOB)) {
         try {
-          removeExisting(hostPath(entry));
-          Deno.copyFileSync(hostPath(current.users[0]!), hostPath(entry));
+          copyFile(hostPath(current.users[0]!), hostPath(entry));
         } catch (error) {
           fail(entry, "create file", error);
         }
@@ -264,8 +283,7 @@ export async function applyImage(
 
   for (const { entry, primary } of hardLinks) {
     try {
-      removeExisting(hostPath(entry));
-      Deno.linkSync(hostPath(primary), hostPath(entry));
+      createHardLink(hostPath(primary), hostPath(entry));
     } catch (error) {
       fail(entry, "create hard link", error);
     }
@@ -288,16 +306,23 @@ export async function applyImage(
       continue;
     }
     const notFixed = (entry.node.reparseFlags & 1) !== 0;
-    const linkTarget = linkTargetForHost(link.substituteName, link.relative, fixup && !notFixed, target);
+    const linkTarget = linkTargetForHost(
+      link.substituteName,
+      link.relative,
+      fixup && !notFixed,
+      target,
+    );
     if (linkTarget.includes("\0")) {
-      throw new UnsafePathError(`Cannot apply image ${index} of "${wim.path}": link "/${entry.path}" has a NUL in its target`, {
-        ...context,
-        path: `/${entry.path}`,
-      });
+      throw new UnsafePathError(
+        `Cannot apply image ${index} of "${wim.path}": link "/${entry.path}" has a NUL in its target`,
+        {
+          ...context,
+          path: `/${entry.path}`,
+        },
+      );
     }
     try {
-      removeExisting(hostPath(entry));
-      Deno.symlinkSync(linkTarget, hostPath(entry));
+      createSymlink(linkTarget, hostPath(entry));
     } catch (error) {
       fail(entry, "create symbolic link", error);
     }
@@ -325,7 +350,9 @@ export async function applyImage(
     }
   }
   if (!precise) {
-    for (let i = 0; i < timed.length + directories.length; i++) tally.add("low-precision-times", "");
+    for (let i = 0; i < timed.length + directories.length; i++) {
+      tally.add("low-precision-times", "");
+    }
   }
   report();
   const warnings = tally.warnings((n, code, example) =>
@@ -344,104 +371,39 @@ export async function applyImage(
 }
 
 /** A stand-in root whose children are the dentries at `paths`. */
-function selectPaths(root: DentryNode, paths: readonly string[], file: string, image: number): DentryNode {
+function selectPaths(
+  root: DentryNode,
+  paths: readonly string[],
+  file: string,
+  image: number,
+): DentryNode {
   const children: DentryNode[] = [];
   for (const path of paths) {
     const node = findDentry(root, path);
     if (!node) {
-      throw new WimkitError(`Cannot extract from image ${image} of "${file}": no "${path}" in the image`, "not-found", {
-        file,
-        image,
-        path,
-      });
+      throw new WimkitError(
+        `Cannot extract from image ${image} of "${file}": no "${path}" in the image`,
+        "not-found",
+        {
+          file,
+          image,
+          path,
+        },
+      );
     }
     if (node === root) return root;
     if (children.some((c) => c.name === node.name)) {
-      throw new WimkitError(`Cannot extract "${path}": another extracted path is also named "${node.name}"`, "usage", {
-        file,
-        image,
-        path,
-      });
+      throw new WimkitError(
+        `Cannot extract "${path}": another extracted path is also named "${node.name}"`,
+        "usage",
+        {
+          file,
+          image,
+          path,
+        },
+      );
     }
     children.push(node);
   }
   return { ...root, children };
-}
-
-function prepareTarget(target: string): void {
-  try {
-    const info = Deno.statSync(target);
-    if (!info.isDirectory) {
-      throw new WimkitError(`Cannot apply to "${target}": it exists and is not a directory`, "usage", {
-        file: target,
-      });
-    }
-  } catch (error) {
-    if (error instanceof WimkitError) throw error;
-    if (!(error instanceof Deno.errors.NotFound)) throw osError("Cannot apply to", target, error);
-    try {
-      Deno.mkdirSync(target, { recursive: true });
-    } catch (mkdirError) {
-      throw osError(`Cannot create "${target}"`, target, mkdirError);
-    }
-  }
-}
-
-function ensureDirectory(path: string): void {
-  try {
-    const info = Deno.lstatSync(path);
-    if (info.isDirectory) return;
-    Deno.removeSync(path, { recursive: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  Deno.mkdirSync(path);
-}
-
-/** Removes whatever is at `path` (a link is removed, not followed). */
-function removeExisting(path: string): void {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-}
-
-/** Creates a new file at `path` (replacing what was there) and returns its descriptor. */
-function createFile(path: string): number {
-  removeExisting(path);
-  return openSync(path, "wx");
-}
-
-function writeEmptyFile(path: string, onError: () => never): void {
-  try {
-    closeSync(createFile(path));
-  } catch {
-    onError();
-  }
-}
-
-function writeAll(fd: number, data: Uint8Array): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done);
-}
-
-const PERMISSION_BITS = 0o7777;
-
-function applyUnixData(
-  entries: ImageEntry[],
-  hostPath: (entry: ImageEntry) => string,
-  tally: WarningTally,
-): void {
-  for (const entry of entries) {
-    const unix = entry.unix;
-    if (!unix) continue;
-    const path = hostPath(entry);
-    try {
-      Deno.chownSync(path, unix.uid, unix.gid);
-    } catch {
-      tally.add("ownership", `/${entry.path}`);
-    }
-    Deno.chmodSync(path, unix.mode & PERMISSION_BITS);
-  }
 }

@@ -6,8 +6,8 @@
 import { FileAttribute } from "../format/constants.ts";
 import {
   type DentryNode,
-  dentryStreams,
   type DentryStreams,
+  dentryStreams,
   isDirectory,
   walkTree,
 } from "../format/metadata.ts";
@@ -64,7 +64,9 @@ export function flattenImage(root: DentryNode): FlatImage {
     return reason === null;
   };
   const entries: ImageEntry[] = [];
-  for (const { node, path, depth } of walkTree(root, accept)) entries.push(describe(node, path, depth));
+  for (const { node, path, depth } of walkTree(root, accept)) {
+    entries.push(describe(node, path, depth));
+  }
   return { entries, unsafe };
 }
 
@@ -83,7 +85,9 @@ function kindOf(node: DentryNode, unix: UnixData | undefined): EntryKind {
   const attributes = node.attributes;
   if (isDirectory(node)) return "directory";
   if (attributes & FileAttribute.REPARSE_POINT) {
-    return node.reparseTag === 0xa000000c || node.reparseTag === 0xa0000003 ? "link" : "other-reparse";
+    return node.reparseTag === 0xa000000c || node.reparseTag === 0xa0000003
+      ? "link"
+      : "other-reparse";
   }
   if (attributes & FileAttribute.ENCRYPTED) return "encrypted";
   if (unix) {

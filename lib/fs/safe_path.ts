@@ -15,8 +15,8 @@
  */
 export function unsafeNameReason(name: string): string | null {
   if (name === "" || name === "." || name === "..") return `the name "${name}" is not a file name`;
-  if (name.includes("/")) return "the name contains \"/\"";
-  if (name.includes("\\")) return "the name contains \"\\\"";
+  if (name.includes("/")) return 'the name contains "/"';
+  if (name.includes("\\")) return 'the name contains "\\"';
   if (name.includes("\0")) return "the name contains NUL";
   return null;
 }

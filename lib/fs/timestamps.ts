@@ -124,7 +124,13 @@ export function getFileTimes(path: string): { accessTime: bigint; writeTime: big
   const lib = loadLibc();
   if (lib) {
     const buffer = new Uint8Array(STATX_SIZE);
-    const rc = lib.symbols.statx(AT_FDCWD, cString(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buffer);
+    const rc = lib.symbols.statx(
+      AT_FDCWD,
+      cString(path),
+      AT_SYMLINK_NOFOLLOW,
+      STATX_BASIC_STATS,
+      buffer,
+    );
     if (rc === 0) {
       const view = new DataView(buffer.buffer);
       const read = (offset: number): UnixTime => ({

@@ -75,7 +75,9 @@ export class SolidResource {
   }
 
   /** Reads the 16-byte header: total size, chunk size, format. */
-  async readHeader(): Promise<{ uncompressedSize: number; chunkSize: number; codec: ChunkCodec | "none" }> {
+  async readHeader(): Promise<
+    { uncompressedSize: number; chunkSize: number; codec: ChunkCodec | "none" }
+  > {
     if (this.sizeInWim < SOLID_HEADER_SIZE) {
       throw new WimFormatError(`solid resource at offset ${this.fileOffset} is too small`);
     }
@@ -86,7 +88,9 @@ export class SolidResource {
     const format = view.getUint32(12, true);
     const codec = SOLID_FORMATS[format];
     if (codec === undefined) {
-      throw new WimFormatError(`solid resource at offset ${this.fileOffset} has unknown format ${format}`);
+      throw new WimFormatError(
+        `solid resource at offset ${this.fileOffset} has unknown format ${format}`,
+      );
     }
     if (codec !== "none") {
       const [min, max] = CHUNK_SIZE_LIMITS[codec];
@@ -96,7 +100,9 @@ export class SolidResource {
         );
       }
     } else if (chunkSize === 0 || chunkSize > CHUNK_SIZE_LIMITS.lzms[1]) {
-      throw new WimFormatError(`solid resource at offset ${this.fileOffset} has chunk size ${chunkSize}`);
+      throw new WimFormatError(
+        `solid resource at offset ${this.fileOffset} has chunk size ${chunkSize}`,
+      );
     }
     this.uncompressedSize = uncompressedSize;
     return { uncompressedSize, chunkSize, codec };
@@ -109,7 +115,9 @@ export class SolidResource {
     const count = Math.ceil(uncompressedSize / chunkSize);
     const tableBytes = count * 4;
     if (SOLID_HEADER_SIZE + tableBytes > this.sizeInWim) {
-      throw new WimFormatError(`solid resource at offset ${this.fileOffset}: chunk table runs past it`);
+      throw new WimFormatError(
+        `solid resource at offset ${this.fileOffset}: chunk table runs past it`,
+      );
     }
     const table = await this.source.read(this.fileOffset + SOLID_HEADER_SIZE, tableBytes);
     const view = viewOf(table);
@@ -167,7 +175,9 @@ export async function readChunkLayout(
   }
   bounds[count] = end;
   if (bounds[count]! <= bounds[count - 1]!) {
-    throw new WimFormatError(`compressed resource at offset ${resource.offset}: last chunk is empty`);
+    throw new WimFormatError(
+      `compressed resource at offset ${resource.offset}: last chunk is empty`,
+    );
   }
   return { source, codec, chunkSize, uncompressedSize: size, bounds };
 }
@@ -175,7 +185,9 @@ export async function readChunkLayout(
 /** Uncompressed size of chunk `index` of a layout. */
 export function chunkUncompressedSize(layout: ChunkLayout, index: number): number {
   const count = layout.bounds.length - 1;
-  return index < count - 1 ? layout.chunkSize : layout.uncompressedSize - (count - 1) * layout.chunkSize;
+  return index < count - 1
+    ? layout.chunkSize
+    : layout.uncompressedSize - (count - 1) * layout.chunkSize;
 }
 
 /** Sort key that follows the files: part, then resource offset (plus the offset in a solid one). */

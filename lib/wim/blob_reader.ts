@@ -91,7 +91,10 @@ export async function* readBlobs(
   const maxJobs = decoder.concurrency * JOBS_PER_WORKER;
   try {
     for (;;) {
-      while (!exhausted && queue.length < maxJobs && (queue.length === 0 || queuedBytes < MAX_INFLIGHT_BYTES)) {
+      while (
+        !exhausted && queue.length < maxJobs &&
+        (queue.length === 0 || queuedBytes < MAX_INFLIGHT_BYTES)
+      ) {
         const next = await planner.next();
         if (next.done) {
           exhausted = true;
@@ -135,7 +138,9 @@ export async function readBlobBytes(
   fileName?: string,
 ): Promise<Uint8Array> {
   const out = new Uint8Array(blob.size);
-  for await (const piece of readBlobs([blob], decoder, fileName === undefined ? {} : { fileName })) {
+  for await (
+    const piece of readBlobs([blob], decoder, fileName === undefined ? {} : { fileName })
+  ) {
     out.set(piece.data, piece.offset);
   }
   return out;
@@ -182,7 +187,9 @@ async function submit(job: PlannedJob, decoder: ChunkDecoder): Promise<Uint8Arra
     // Stored chunks: the input already is the output.
     for (const unit of job.units) {
       if (unit.fileEnd - unit.fileStart !== unit.size) {
-        throw new CodecError(`stored chunk has ${unit.fileEnd - unit.fileStart} bytes, expected ${unit.size}`);
+        throw new CodecError(
+          `stored chunk has ${unit.fileEnd - unit.fileStart} bytes, expected ${unit.size}`,
+        );
       }
     }
     return input;
@@ -252,9 +259,16 @@ async function* unitsOf(blob: BlobInfo): AsyncGenerator<PlannedUnit> {
       return;
     }
     if (location.codec === "none") {
-      throw new WimFormatError(`blob ${blob.hashHex} is compressed but the WIM has no compression type`);
+      throw new WimFormatError(
+        `blob ${blob.hashHex} is compressed but the WIM has no compression type`,
+      );
     }
-    const layout = await readChunkLayout(location.source, resource, location.codec, location.chunkSize);
+    const layout = await readChunkLayout(
+      location.source,
+      resource,
+      location.codec,
+      location.chunkSize,
+    );
     yield* chunkUnits(blob, layout, 0, `c:${blob.partNumber}:${resource.offset}`);
     return;
   }
@@ -262,7 +276,12 @@ async function* unitsOf(blob: BlobInfo): AsyncGenerator<PlannedUnit> {
   if (location.offset + blob.size > layout.uncompressedSize) {
     throw new WimFormatError(`blob ${blob.hashHex} runs past the end of its solid resource`);
   }
-  yield* chunkUnits(blob, layout, location.offset, `s:${blob.partNumber}:${location.solid.fileOffset}`);
+  yield* chunkUnits(
+    blob,
+    layout,
+    location.offset,
+    `s:${blob.partNumber}:${location.solid.fileOffset}`,
+  );
 }
 
 function* chunkUnits(
@@ -289,7 +308,12 @@ function* chunkUnits(
         fileStart: layout.bounds[index]!,
         fileEnd: layout.bounds[index + 1]!,
         size,
-        slices: [{ blob, blobOffset: chunkStart + sliceStart - start, start: sliceStart, end: sliceEnd }],
+        slices: [{
+          blob,
+          blobOffset: chunkStart + sliceStart - start,
+          start: sliceStart,
+          end: sliceEnd,
+        }],
       },
       codec: layout.codec,
       chunkSize: layout.chunkSize,

@@ -52,7 +52,9 @@ export async function verifyWim(
       for (const hash of hashes) {
         if (hash && !wim.blob(hash)) {
           throw new WimkitError(
-            `Cannot verify "${wim.path}": image ${index} needs blob ${toHex(hash)} for "/${path}", which is missing${
+            `Cannot verify "${wim.path}": image ${index} needs blob ${
+              toHex(hash)
+            } for "/${path}", which is missing${
               wim.header.totalParts > 1 ? " (name every part with --ref)" : ""
             }`,
             "format",

@@ -114,7 +114,9 @@ export class Wim implements AsyncDisposable {
       if (first.header.flags & HeaderFlag.WRITE_IN_PROGRESS) {
         warnings.push(`"${path}" is marked as being written; it may be incomplete`);
       }
-      const xml = WimXml.parse(await readUncompressed(first, first.header.xml, "XML data", Limits.MAX_XML_BYTES));
+      const xml = WimXml.parse(
+        await readUncompressed(first, first.header.xml, "XML data", Limits.MAX_XML_BYTES),
+      );
       if (xml.imageCount !== first.header.imageCount) {
         throw new WimFormatError(
           `header says ${first.header.imageCount} images but the XML data describes ${xml.imageCount}`,
@@ -200,7 +202,9 @@ export class Wim implements AsyncDisposable {
     const blob = this.metadataBlob(index);
     try {
       if (blob.size > Limits.MAX_METADATA_BYTES) {
-        throw new WimFormatError(`metadata resource is ${blob.size} bytes, over ${Limits.MAX_METADATA_BYTES}`);
+        throw new WimFormatError(
+          `metadata resource is ${blob.size} bytes, over ${Limits.MAX_METADATA_BYTES}`,
+        );
       }
       const bytes = await readBlobBytes(blob, this.#decoder, this.path);
       checkHash(bytes, blob, "metadata resource");
@@ -295,7 +299,9 @@ export class Wim implements AsyncDisposable {
   #checkIndex(index: number): void {
     if (!Number.isInteger(index) || index < 1 || index > this.imageCount) {
       throw new WimkitError(
-        `"${this.path}" has no image ${index} (it has ${this.imageCount} image${this.imageCount === 1 ? "" : "s"})`,
+        `"${this.path}" has no image ${index} (it has ${this.imageCount} image${
+          this.imageCount === 1 ? "" : "s"
+        })`,
         "not-found",
         { file: this.path },
       );
@@ -335,9 +341,13 @@ async function readHeader(source: ByteSource): Promise<WimHeader> {
     throw new WimFormatError("pipable WIMs are not supported yet");
   }
   if (isEmptyResource(header.blobTable) && isEmptyResource(header.xml)) {
-    throw new WimFormatError("incomplete WIM: the writer did not finish (no blob table or XML data)");
+    throw new WimFormatError(
+      "incomplete WIM: the writer did not finish (no blob table or XML data)",
+    );
   }
-  for (const [name, reshdr] of [["blob table", header.blobTable], ["XML data", header.xml]] as const) {
+  for (
+    const [name, reshdr] of [["blob table", header.blobTable], ["XML data", header.xml]] as const
+  ) {
     if (reshdr.offset + reshdr.sizeInWim > source.size) {
       throw new WimFormatError(`the ${name} runs past the end of the file (truncated WIM?)`);
     }
@@ -351,9 +361,13 @@ function orderParts(parts: WimPart[], path: string): WimPart[] {
   const byNumber = new Map<number, WimPart>();
   for (const part of parts) {
     if (toHex(part.header.guid) !== guid || part.header.totalParts !== total) {
-      throw new WimkitError(`"${part.source.name}" is not part of the same split WIM as "${path}"`, "usage", {
-        file: part.source.name,
-      });
+      throw new WimkitError(
+        `"${part.source.name}" is not part of the same split WIM as "${path}"`,
+        "usage",
+        {
+          file: part.source.name,
+        },
+      );
     }
     byNumber.set(part.header.partNumber, part);
   }
@@ -378,24 +392,33 @@ async function readUncompressed(
   name: string,
   limit: number,
 ): Promise<Uint8Array> {
-  if (reshdr.sizeInWim > limit) throw new WimFormatError(`${name} is ${reshdr.sizeInWim} bytes, over ${limit}`);
+  if (reshdr.sizeInWim > limit) {
+    throw new WimFormatError(`${name} is ${reshdr.sizeInWim} bytes, over ${limit}`);
+  }
   if (reshdr.offset + reshdr.sizeInWim > part.source.size) {
     throw new WimFormatError(`${name} runs past the end of "${part.source.name}"`);
   }
   return await part.source.read(reshdr.offset, reshdr.sizeInWim);
 }
 
-async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blobs: Map<string, BlobInfo> }> {
+async function indexBlobs(
+  parts: WimPart[],
+): Promise<{ metadata: BlobInfo[]; blobs: Map<string, BlobInfo> }> {
   const metadata: BlobInfo[] = [];
   const blobs = new Map<string, BlobInfo>();
   for (const part of parts) {
     const header = part.header;
     if (isEmptyResource(header.blobTable)) continue;
-    const table = await readUncompressed(part, header.blobTable, "blob table", Limits.MAX_BLOB_TABLE_BYTES);
+    const table = await readUncompressed(
+      part,
+      header.blobTable,
+      "blob table",
+      Limits.MAX_BLOB_TABLE_BYTES,
+    );
     const groups = groupBlobTable(parseBlobTable(table), header.version === WIM_VERSION_SOLID);
     const codec = headerCompression(header);
     const own = (entry: BlobTableEntry) => entry.partNumber === header.partNumber;
-    const add = (entry: BlobTableEntry, info: BlobInfo) => {
+    const add = (info: BlobInfo) => {
       if (!blobs.has(info.hashHex)) blobs.set(info.hashHex, info);
     };
     const resourceBlob = (entry: BlobTableEntry): BlobInfo => {
@@ -406,18 +429,30 @@ async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blo
         size: entry.resource.originalSize,
         refCount: entry.refCount,
         partNumber: header.partNumber,
-        location: { kind: "resource", source: part.source, resource: entry.resource, codec, chunkSize: header.chunkSize },
+        location: {
+          kind: "resource",
+          source: part.source,
+          resource: entry.resource,
+          codec,
+          chunkSize: header.chunkSize,
+        },
       };
     };
-    if (header.partNumber === 1) for (const entry of groups.metadata.filter(own)) metadata.push(resourceBlob(entry));
-    for (const entry of groups.plain) if (own(entry)) add(entry, resourceBlob(entry));
+    if (header.partNumber === 1) {
+      for (const entry of groups.metadata.filter(own)) metadata.push(resourceBlob(entry));
+    }
+    for (const entry of groups.plain) if (own(entry)) add(resourceBlob(entry));
     for (const run of groups.solidRuns) {
       const resources: SolidResource[] = [];
       let runOffset = 0;
       for (const entry of run.resources) {
         if (!own(entry)) continue;
         checkInFile(entry.resource, part.source);
-        const solid = new SolidResource(part.source, entry.resource.offset, entry.resource.sizeInWim);
+        const solid = new SolidResource(
+          part.source,
+          entry.resource.offset,
+          entry.resource.sizeInWim,
+        );
         await solid.readHeader();
         solid.runOffset = runOffset;
         runOffset += solid.uncompressedSize;
@@ -427,11 +462,15 @@ async function indexBlobs(parts: WimPart[]): Promise<{ metadata: BlobInfo[]; blo
         if (!own(entry)) continue;
         const offset = entry.resource.offset;
         const size = entry.resource.sizeInWim;
-        const solid = resources.find((r) => offset >= r.runOffset && offset + size <= r.runOffset + r.uncompressedSize);
+        const solid = resources.find((r) =>
+          offset >= r.runOffset && offset + size <= r.runOffset + r.uncompressedSize
+        );
         if (!solid) {
-          throw new WimFormatError(`blob ${toHex(entry.hash)} lies outside every solid resource of its run`);
+          throw new WimFormatError(
+            `blob ${toHex(entry.hash)} lies outside every solid resource of its run`,
+          );
         }
-        add(entry, {
+        add({
           hash: entry.hash,
           hashHex: toHex(entry.hash),
           size,
@@ -455,7 +494,9 @@ function checkInFile(resource: ResourceHeader, source: ByteSource): void {
 
 function withFile(error: unknown, file: string, image?: number): unknown {
   if (!(error instanceof WimkitError) || error.file !== undefined) return error;
-  const prefix = image === undefined ? `Cannot read "${file}"` : `Cannot read image ${image} of "${file}"`;
+  const prefix = image === undefined
+    ? `Cannot read "${file}"`
+    : `Cannot read image ${image} of "${file}"`;
   const Kind = error.constructor as new (
     message: string,
     context: { file: string; image?: number; path?: string; cause: unknown },

@@ -4,7 +4,13 @@
  */
 
 import type { Command } from "commander";
-import { applyImage, type ApplyReport, type ChunkDecoder, InlineChunkDecoder, type Wim } from "../../mod.ts";
+import {
+  applyImage,
+  type ApplyReport,
+  type ChunkDecoder,
+  InlineChunkDecoder,
+  type Wim,
+} from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import {
@@ -31,16 +37,24 @@ export function registerApply(program: Command, output: Output): void {
     program.command("apply")
       .description("apply an image (or all images) to a directory")
       .argument("<wimfile>", "the WIM")
-      .argument("<image-and-target...>", "[IMAGE|all] TARGET; IMAGE may be left out when the WIM holds one image")
+      .argument(
+        "<image-and-target...>",
+        "[IMAGE|all] TARGET; IMAGE may be left out when the WIM holds one image",
+      )
       .option("--check", "verify the integrity table before applying")
       .option("--json", "print a JSON report"),
   ).action(async (file: string, rest: string[], options: ApplyCommandOptions) => {
-    if (rest.length > 2) throw new UsageError(`apply takes at most IMAGE and TARGET, got ${rest.length} arguments`);
+    if (rest.length > 2) {
+      throw new UsageError(`apply takes at most IMAGE and TARGET, got ${rest.length} arguments`);
+    }
     const [imageSpec, target] = rest.length === 2 ? rest : [undefined, rest[0]!];
     await using wim = await openWim(file, options);
     if (options.check) await wim.checkIntegrity();
     const images = imageSpec === "all"
-      ? wim.images().map((i) => ({ index: i.index, target: `${target}/${allTargetName(wim, i.index)}` }))
+      ? wim.images().map((i) => ({
+        index: i.index,
+        target: `${target}/${allTargetName(wim, i.index)}`,
+      }))
       : [{ index: selectImage(wim, imageSpec), target: target! }];
     const reports: ApplyReport[] = [];
     using decoder = chooseDecoder(wim);
@@ -100,5 +114,7 @@ function allTargetName(wim: Wim, index: number): string {
   const images = wim.images();
   const name = images[index - 1]!.name;
   const unique = images.filter((i) => i.name === name).length === 1;
-  return name && unique && !/[/\\\0]/.test(name) && name !== "." && name !== ".." ? name : String(index);
+  return name && unique && !/[/\\\0]/.test(name) && name !== "." && name !== ".."
+    ? name
+    : String(index);
 }

@@ -23,7 +23,7 @@ export function withCommonOptions(command: Command, refs = true): Command {
   if (refs) {
     command.option(
       "--ref <glob>",
-      "other parts of a split WIM, e.g. \"install*.swm\" (repeatable)",
+      'other parts of a split WIM, e.g. "install*.swm" (repeatable)',
       (value: string, previous: string[] = []) => [...previous, value],
     );
   }
@@ -31,7 +31,11 @@ export function withCommonOptions(command: Command, refs = true): Command {
 }
 
 /** Opens `path`, with the parts named by --ref. */
-export async function openWim(path: string, options: CommonOptions, decoder?: ChunkDecoder): Promise<Wim> {
+export async function openWim(
+  path: string,
+  options: CommonOptions,
+  decoder?: ChunkDecoder,
+): Promise<Wim> {
   const refs = options.ref ? expandRefs(options.ref) : [];
   return await Wim.open(path, { refs, ...(decoder ? { decoder } : {}) });
 }
@@ -60,7 +64,10 @@ export function progressReporter(label: string, output: Output, options: CommonO
       if (event.type === "warning") {
         if (!options.quiet) output.err(`wimkit: warning: ${event.message}`);
       } else if (event.type === "apply-blobs") {
-        bar.update(event.doneBytes, event.totalBytes, { done: event.doneFiles, total: event.totalFiles });
+        bar.update(event.doneBytes, event.totalBytes, {
+          done: event.doneFiles,
+          total: event.totalFiles,
+        });
       } else bar.update(event.doneBytes, event.totalBytes);
     },
     finish() {

@@ -33,10 +33,14 @@ export function registerDir(program: Command, output: Output): void {
     const { metadata } = await wim.readImage(index);
     const start = findDentry(metadata.root, options.path ?? "/");
     if (!start) {
-      throw new WimkitError(`image ${index} of "${file}" has no path "${options.path}"`, "not-found", {
-        file,
-        image: index,
-      });
+      throw new WimkitError(
+        `image ${index} of "${file}" has no path "${options.path}"`,
+        "not-found",
+        {
+          file,
+          image: index,
+        },
+      );
     }
     const prefix = (options.path ?? "/").split("/").filter((p) => p !== "").join("/");
     for (const { node, path } of walkTree(start)) {
@@ -49,13 +53,27 @@ export function registerDir(program: Command, output: Output): void {
       const unix = readUnixData(node.taggedItems);
       const data = streams.data ? wim.blob(streams.data) : undefined;
       output.out(`Full Path           = "${full}"`);
-      output.out(`Attributes          = 0x${node.attributes.toString(16).padStart(8, "0")}${describeAttributes(node.attributes)}`);
+      output.out(
+        `Attributes          = 0x${node.attributes.toString(16).padStart(8, "0")}${
+          describeAttributes(node.attributes)
+        }`,
+      );
       output.out(`Last Write Time     = ${timeText(node.lastWriteTime)}`);
       output.out(`Last Access Time    = ${timeText(node.lastAccessTime)}`);
       output.out(`Creation Time       = ${timeText(node.creationTime)}`);
       output.out(`Link Group ID       = 0x${node.hardLinkGroup.toString(16).padStart(16, "0")}`);
-      if (unix) output.out(`UNIX Data           = uid:${unix.uid} gid:${unix.gid} mode:0${unix.mode.toString(8)} rdev:0x${unix.rdev.toString(16)}`);
-      if (streams.data) output.out(`Data                = ${data?.size ?? "?"} bytes, SHA-1 ${data?.hashHex ?? "(missing)"}`);
+      if (unix) {
+        output.out(
+          `UNIX Data           = uid:${unix.uid} gid:${unix.gid} mode:0${
+            unix.mode.toString(8)
+          } rdev:0x${unix.rdev.toString(16)}`,
+        );
+      }
+      if (streams.data) {
+        output.out(
+          `Data                = ${data?.size ?? "?"} bytes, SHA-1 ${data?.hashHex ?? "(missing)"}`,
+        );
+      }
       if (streams.reparse) output.out(`Reparse Tag         = 0x${node.reparseTag.toString(16)}`);
       for (const stream of streams.named) output.out(`Named Stream        = "${stream.name}"`);
       output.out("");
@@ -64,7 +82,9 @@ export function registerDir(program: Command, output: Output): void {
 }
 
 function describeAttributes(attributes: number): string {
-  const names = Object.entries(FileAttribute).filter(([, bit]) => attributes & bit).map(([name]) => name);
+  const names = Object.entries(FileAttribute).filter(([, bit]) => attributes & bit).map(([name]) =>
+    name
+  );
   return names.length ? ` (${names.join(", ")})` : "";
 }
 

@@ -104,7 +104,8 @@ function utcText(filetime: bigint): string {
 
 function printText(wim: Wim, images: ImageXmlInfo[], output: Output, options: InfoOptions): void {
   const header = wim.header;
-  const row = (label: string, value: string | number) => output.out(`${(label + ":").padEnd(16)}${value}`);
+  const row = (label: string, value: string | number) =>
+    output.out(`${(label + ":").padEnd(16)}${value}`);
   output.out("WIM Information:");
   output.out("----------------");
   row("Path", wim.path);
@@ -118,15 +119,28 @@ function printText(wim: Wim, images: ImageXmlInfo[], output: Output, options: In
   row("Integrity", header.integrity.sizeInWim > 0 ? "yes" : "no");
   if (options.header) {
     row("Flags", "0x" + header.flags.toString(16));
-    for (const [name, r] of Object.entries({ "Blob Table": header.blobTable, "XML Data": header.xml, "Boot Metadata": header.bootMetadata, "Integrity Table": header.integrity })) {
-      row(name, `offset ${r.offset}, ${r.sizeInWim} bytes stored, ${r.originalSize} bytes, flags 0x${r.flags.toString(16)}`);
+    for (
+      const [name, r] of Object.entries({
+        "Blob Table": header.blobTable,
+        "XML Data": header.xml,
+        "Boot Metadata": header.bootMetadata,
+        "Integrity Table": header.integrity,
+      })
+    ) {
+      row(
+        name,
+        `offset ${r.offset}, ${r.sizeInWim} bytes stored, ${r.originalSize} bytes, flags 0x${
+          r.flags.toString(16)
+        }`,
+      );
     }
   }
   output.out("");
   output.out("Available Images:");
   output.out("-----------------");
   for (const image of images) {
-    const line = (label: string, value: string | number) => output.out(`${(label + ":").padEnd(24)}${value}`);
+    const line = (label: string, value: string | number) =>
+      output.out(`${(label + ":").padEnd(24)}${value}`);
     line("Index", image.index);
     line("Name", image.name);
     line("Description", image.description);
@@ -137,7 +151,10 @@ function printText(wim: Wim, images: ImageXmlInfo[], output: Output, options: In
     line("Creation Time", utcText(image.creationTime));
     line("Last Modification Time", utcText(image.lastModificationTime));
     for (const [key, value] of Object.entries(image.properties)) {
-      if (/^(NAME|DESCRIPTION|DIRCOUNT|FILECOUNT|TOTALBYTES|HARDLINKBYTES|CREATIONTIME|LASTMODIFICATIONTIME)\b/.test(key)) continue;
+      if (
+        /^(NAME|DESCRIPTION|DIRCOUNT|FILECOUNT|TOTALBYTES|HARDLINKBYTES|CREATIONTIME|LASTMODIFICATIONTIME)\b/
+          .test(key)
+      ) continue;
       line(key, value);
     }
     output.out("");
@@ -146,9 +163,13 @@ function printText(wim: Wim, images: ImageXmlInfo[], output: Output, options: In
     output.out("Blobs:");
     output.out("------");
     for (const blob of blobRows(wim)) {
-      output.out(`${blob.hash} ${blob.size} bytes, ${blob.refCount} references${
-        "offset" in blob ? `, at ${blob.offset} (${blob.storedSize} bytes stored)` : `, in solid resource at ${blob.solidResourceOffset} + ${blob.offsetInSolid}`
-      }`);
+      output.out(
+        `${blob.hash} ${blob.size} bytes, ${blob.refCount} references${
+          "offset" in blob
+            ? `, at ${blob.offset} (${blob.storedSize} bytes stored)`
+            : `, in solid resource at ${blob.solidResourceOffset} + ${blob.offsetInSolid}`
+        }`,
+      );
     }
   }
 }

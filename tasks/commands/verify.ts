@@ -3,7 +3,13 @@
 import type { Command } from "commander";
 import { verifyWim } from "../../mod.ts";
 import { type Output, printJson } from "../ui/output.ts";
-import { type CommonOptions, openWim, progressReporter, withCommonOptions, workerDecoder } from "./common.ts";
+import {
+  type CommonOptions,
+  openWim,
+  progressReporter,
+  withCommonOptions,
+  workerDecoder,
+} from "./common.ts";
 
 interface VerifyOptions extends CommonOptions {
   json?: boolean;

@@ -67,14 +67,23 @@ export class ProgressBar {
   }
 
   /** The text of one frame (without control codes). */
-  render(done: number, total: number, elapsedMs: number, files?: { done: number; total: number }): string {
+  render(
+    done: number,
+    total: number,
+    elapsedMs: number,
+    files?: { done: number; total: number },
+  ): string {
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const rate = elapsedMs > 0 ? done / (elapsedMs / 1000) : 0;
     const eta = rate > 0 && total > done ? (total - done) / rate : 0;
-    const tail = ` ${Math.floor(fraction * 100)}% ${mib(done)}/${mib(total)} MiB ${mib(rate)} MiB/s ETA ${
-      clock(eta)
-    }` + (files ? ` ${files.done}/${files.total} files` : "");
-    const barWidth = Math.max(10, Math.min(30, this.#columns - this.#label.length - tail.length - 4));
+    const tail =
+      ` ${Math.floor(fraction * 100)}% ${mib(done)}/${mib(total)} MiB ${mib(rate)} MiB/s ETA ${
+        clock(eta)
+      }` + (files ? ` ${files.done}/${files.total} files` : "");
+    const barWidth = Math.max(
+      10,
+      Math.min(30, this.#columns - this.#label.length - tail.length - 4),
+    );
     const filled = Math.round(fraction * barWidth);
     return `${this.#label} [${"#".repeat(filled)}${".".repeat(barWidth - filled)}]${tail}`;
   }

@@ -1,0 +1,169 @@
+/**
+ * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR]`: wimkit against wimlib-imagex on the
+ * same data in one run. For each compression type, wimlib captures the corpus once; then both
+ * tools apply it N times. Prints the median wall time, the time ratio (wimkit / wimlib) and the
+ * peak RSS of each (GNU time's %M).
+ *
+ * The default corpus is Windows PE binaries from Debian's libwine package (apt-get download +
+ * dpkg -x, no install), cut to --size MB; --corpus=DIR uses any directory instead.
+ */
+
+import { parseArgs } from "node:util";
+import { processOutput } from "./ui/output.ts";
+
+const WORK = new URL("../.tmp/bench/", import.meta.url).pathname;
+const encoder = new TextEncoder();
+
+/** Writes a progress note to stderr. */
+function note(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+
+interface Measurement {
+  seconds: number;
+  peakKiB: number;
+}
+
+async function sh(command: string, args: string[], cwd?: string): Promise<string> {
+  const out = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(cwd ? { cwd } : {}),
+  })
+    .output();
+  if (!out.success) {
+    throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS. */
+async function measure(command: string, args: string[]): Promise<Measurement> {
+  const started = performance.now();
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%M", command, ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
+  if (!out.success) throw new Error(`${command} failed: ${stderr.join(" ")}`);
+  return { seconds, peakKiB: Number(stderr.at(-1)) };
+}
+
+async function prepareCorpus(sizeMiB: number): Promise<string> {
+  const corpus = `${WORK}corpus-${sizeMiB}`;
+  try {
+    await Deno.stat(corpus);
+    return corpus;
+  } catch { /* build it */ }
+  const extracted = `${WORK}libwine`;
+  try {
+    await Deno.stat(extracted);
+  } catch {
+    await Deno.mkdir(WORK, { recursive: true });
+    note("bench: fetching Debian's libwine package for a corpus of Windows PE binaries");
+    await sh("apt-get", ["download", "libwine"], WORK);
+    const deb = (await Array.fromAsync(Deno.readDir(WORK))).find((e) =>
+      e.name.startsWith("libwine") && e.name.endsWith(".deb")
+    );
+    if (!deb) throw new Error("apt-get download libwine produced no .deb");
+    await sh("dpkg", ["-x", `${WORK}${deb.name}`, extracted]);
+  }
+  const source = `${extracted}/usr/lib/x86_64-linux-gnu/wine`;
+  const files = (await sh("find", [source, "-type", "f"])).trim().split("\n").sort();
+  let total = 0;
+  const limit = sizeMiB * 1048576;
+  await Deno.mkdir(corpus, { recursive: true });
+  for (const file of files) {
+    const size = (await Deno.stat(file)).size;
+    if (total + size > limit) continue;
+    const relative = file.slice(source.length + 1);
+    await Deno.mkdir(`${corpus}/${relative.split("/").slice(0, -1).join("/")}`, {
+      recursive: true,
+    });
+    await Deno.copyFile(file, `${corpus}/${relative}`);
+    total += size;
+  }
+  return corpus;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function benchApply(corpus: string, runs: number): Promise<string[]> {
+  const rows: string[] = [];
+  const cases: [string, string[]][] = [
+    ["xpress", ["--compress=xpress"]],
+    ["lzx", ["--compress=lzx"]],
+    ["lzms", ["--compress=lzms"]],
+    ["lzms solid", ["--solid"]],
+  ];
+  for (const [name, args] of cases) {
+    const wim = `${WORK}${name.replace(" ", "_")}-${corpus.split("/").pop()}.wim`;
+    try {
+      await Deno.stat(wim);
+    } catch {
+      note(`bench: wimlib-imagex capture ${args.join(" ")} (once)`);
+      await sh("wimlib-imagex", ["capture", corpus, wim, ...args]);
+    }
+    const ours: Measurement[] = [];
+    const theirs: Measurement[] = [];
+    for (let i = 0; i < runs; i++) {
+      const target = `${WORK}apply-target`;
+      await Deno.remove(target, { recursive: true }).catch(() => {});
+      theirs.push(await measure("wimlib-imagex", ["apply", wim, target]));
+      await Deno.remove(target, { recursive: true }).catch(() => {});
+      ours.push(
+        await measure(Deno.execPath(), [
+          "run",
+          "--allow-all",
+          CLI,
+          "apply",
+          wim,
+          target,
+          "--quiet",
+        ]),
+      );
+      await Deno.remove(target, { recursive: true }).catch(() => {});
+    }
+    const t = median(theirs.map((m) => m.seconds));
+    const o = median(ours.map((m) => m.seconds));
+    const peakOurs = Math.max(...ours.map((m) => m.peakKiB)) / 1024;
+    const peakTheirs = Math.max(...theirs.map((m) => m.peakKiB)) / 1024;
+    rows.push(
+      `| apply ${name} | ${o.toFixed(2)} s | ${t.toFixed(2)} s | **${(o / t).toFixed(2)}x** | ${
+        peakOurs.toFixed(0)
+      } MiB | ${peakTheirs.toFixed(0)} MiB |`,
+    );
+    note(rows.at(-1)!);
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      size: { type: "string", default: "200" },
+      runs: { type: "string", default: "3" },
+      corpus: { type: "string" },
+    },
+  });
+  const corpus = values.corpus ?? await prepareCorpus(Number(values.size));
+  const bytes = Number((await sh("du", ["-sb", corpus])).split("\t")[0]);
+  const header = [
+    `Corpus: ${corpus} (${
+      (bytes / 1048576).toFixed(0)
+    } MiB), median of ${values.runs} runs, ${navigator.hardwareConcurrency} cores`,
+    "",
+    "| job | wimkit | wimlib-imagex | time ratio | wimkit peak RSS | wimlib peak RSS |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  const rows = await benchApply(corpus, Number(values.runs));
+  processOutput.out([...header, ...rows].join("\n"));
+}

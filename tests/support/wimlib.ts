@@ -1,0 +1,102 @@
+/**
+ * The oracle: runs `wimlib-imagex` (Debian's wimtools). Tests that need it use
+ * `Deno.test({ ignore: !hasWimlib })`, so a machine without it reports them as ignored.
+ */
+
+/** True when `wimlib-imagex` runs here. */
+export const hasWimlib: boolean = await (async () => {
+  try {
+    const { success } = await new Deno.Command("wimlib-imagex", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+})();
+
+/** True when `7zz` runs here. */
+export const has7zz: boolean = await (async () => {
+  try {
+    await new Deno.Command("7zz", { args: ["i"], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs wimlib-imagex with `args`; throws with its stderr when it fails. */
+export async function wimlib(...args: string[]): Promise<string> {
+  return await run("wimlib-imagex", args);
+}
+
+/** Runs a command; throws with its stderr when it fails; returns stdout. */
+export async function run(
+  command: string,
+  args: string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  const result = await new Deno.Command(command, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(env ? { env } : {}),
+  })
+    .output();
+  const decoder = new TextDecoder();
+  if (!result.success) {
+    throw new Error(
+      `${command} ${args.join(" ")} failed (${result.code}): ${decoder.decode(result.stderr)}`,
+    );
+  }
+  return decoder.decode(result.stdout);
+}
+
+/** Result of running the wimkit CLI in a child process. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `deno run ... tasks/cli.ts args` as a real process (as a user would). */
+export async function wimkitCli(
+  args: string[],
+  options: { stdin?: Uint8Array } = {},
+): Promise<CliResult> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../../tasks/cli.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: options.stdin ? "piped" : "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  if (options.stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(options.stdin);
+    await writer.close();
+  }
+  const result = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    stdout: decoder.decode(result.stdout),
+    stderr: decoder.decode(result.stderr),
+  };
+}
+
+/** A temporary directory removed when disposed. */
+export async function tempDir(
+  prefix = "wimkit-test-",
+): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
