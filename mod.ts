@@ -33,8 +33,8 @@ export {
   LzxDecompressionStream,
   XpressDecompressionStream,
 } from "./lib/codecs/streams.ts";
-export { InlineChunkDecoder, WorkerChunkDecoder } from "./lib/codecs/chunk_pool.ts";
-export type { ChunkDecoder } from "./lib/codecs/chunk_pool.ts";
+export { InlineChunkPool, WorkerChunkPool } from "./lib/codecs/chunk_pool.ts";
+export type { ChunkPool } from "./lib/codecs/chunk_pool.ts";
 export { FileAttribute, WIM_HEADER_SIZE } from "./lib/format/constants.ts";
 export { parseHeader } from "./lib/format/header.ts";
 export type { WimHeader } from "./lib/format/header.ts";

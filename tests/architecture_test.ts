@@ -11,7 +11,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 function layerOf(path: string): string | null {
   const relative = path.startsWith(ROOT) ? path.slice(ROOT.length) : null;
   if (relative === null) return null;
-  const match = /^(lib\/(format|codecs|io|wim|fs|registry)|lib|recipes|tasks|mod\.ts)/.exec(relative);
+  const match = /^(lib\/(format|codecs|io|wim|fs|registry)|lib|recipes|tasks|mod\.ts)/.exec(
+    relative,
+  );
   return match ? match[1]! : null;
 }
 
@@ -24,13 +26,37 @@ const ALLOWED: Record<string, string[]> = {
   "lib/wim": ["lib", "lib/format", "lib/codecs", "lib/io"],
   "lib/fs": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/registry"],
   "lib": ["lib/codecs"],
-  "recipes": ["mod.ts", "lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/fs", "lib/registry"],
-  "mod.ts": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/fs", "lib/registry", "recipes"],
+  "recipes": [
+    "mod.ts",
+    "lib",
+    "lib/format",
+    "lib/codecs",
+    "lib/io",
+    "lib/wim",
+    "lib/fs",
+    "lib/registry",
+  ],
+  "mod.ts": [
+    "lib",
+    "lib/format",
+    "lib/codecs",
+    "lib/io",
+    "lib/wim",
+    "lib/fs",
+    "lib/registry",
+    "recipes",
+  ],
   "tasks": ["mod.ts", "recipes"],
 };
 
-async function moduleGraph(entry: string): Promise<{ specifier: string; dependencies?: { code?: { specifier: string } }[] }[]> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", entry], cwd: ROOT, stdout: "piped" })
+async function moduleGraph(
+  entry: string,
+): Promise<{ specifier: string; dependencies?: { code?: { specifier: string } }[] }[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+  })
     .output();
   return JSON.parse(new TextDecoder().decode(out.stdout)).modules;
 }
@@ -49,7 +75,9 @@ Deno.test("imports follow the layering of architecture.md", async () => {
         const to = layerOf(new URL(target).pathname);
         if (!to || to === from) continue;
         edges++;
-        if (!ALLOWED[from]?.includes(to)) problems.push(`${module.specifier} (${from}) imports ${target} (${to})`);
+        if (!ALLOWED[from]?.includes(to)) {
+          problems.push(`${module.specifier} (${from}) imports ${target} (${to})`);
+        }
       }
     }
   }

@@ -6,7 +6,8 @@
  */
 
 import { CodecError } from "../errors.ts";
-import type { ChunkCodec, DecompressorCache } from "./registry.ts";
+import { type ChunkCodec, createCompressor, type DecompressorCache } from "./registry.ts";
+import type { ChunkCompressor } from "./codec.ts";
 
 /** Compressed chunks that decode into one contiguous output buffer. */
 export interface DecodeJob {
@@ -72,4 +73,75 @@ export function decodeJob(
     pos += size;
   }
   return out;
+}
+
+/** Uncompressed chunks to compress in one go. */
+export interface EncodeJob {
+  /** The codec. */
+  readonly codec: ChunkCodec;
+  /** The chunk size the codec is set up for (LZX window). */
+  readonly chunkSize: number;
+  /** Compression level (wimlib scale; 0 = default). */
+  readonly level: number;
+  /** The chunks' bytes, back to back. */
+  readonly input: Uint8Array;
+  /** Uncompressed size of each chunk. */
+  readonly sizes: Uint32Array;
+}
+
+/** What an encode job produced: each chunk compressed, or raw when it did not shrink. */
+export interface EncodedChunks {
+  /** Stored chunks, back to back. */
+  readonly output: Uint8Array;
+  /** Stored size of each chunk (equal to its uncompressed size when stored raw). */
+  readonly storedSizes: Uint32Array;
+}
+
+/** Keeps one compressor per (codec, chunk size, level). */
+export class CompressorCache {
+  readonly #encoders = new Map<string, ChunkCompressor>();
+
+  /** The cached compressor. */
+  get(codec: ChunkCodec, chunkSize: number, level: number): ChunkCompressor {
+    const key = `${codec}:${chunkSize}:${level}`;
+    let encoder = this.#encoders.get(key);
+    if (!encoder) {
+      encoder = createCompressor(codec, chunkSize, level);
+      this.#encoders.set(key, encoder);
+    }
+    return encoder;
+  }
+}
+
+/**
+ * Compresses every chunk of `job`; a chunk that does not get smaller is stored raw.
+ *
+ * @example
+ * ```ts
+ * import { CompressorCache, encodeJob } from "./chunk_job.ts";
+ * const input = new Uint8Array(4096);
+ * const out = encodeJob({ codec: "xpress", chunkSize: 4096, level: 0, input, sizes: Uint32Array.of(4096) },
+ *   new CompressorCache());
+ * console.assert(out.storedSizes[0]! < 4096);
+ * ```
+ */
+export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks {
+  const encoder = cache.get(job.codec, job.chunkSize, job.level);
+  const output = new Uint8Array(job.input.length);
+  const storedSizes = new Uint32Array(job.sizes.length);
+  let inPos = 0;
+  let outPos = 0;
+  for (let i = 0; i < job.sizes.length; i++) {
+    const size = job.sizes[i]!;
+    const src = job.input.subarray(inPos, inPos + size);
+    const written = size > 1
+      ? encoder.compress(src, output.subarray(outPos, outPos + size - 1))
+      : 0;
+    if (written === 0) output.set(src, outPos);
+    const stored = written || size;
+    storedSizes[i] = stored;
+    outPos += stored;
+    inPos += size;
+  }
+  return { output: output.subarray(0, outPos), storedSizes };
 }

@@ -1,41 +1,60 @@
 /**
- * Decoders for batches of chunks: inline on the calling thread, or on a pool of module workers.
- * Both return each job's output in a promise, so callers keep output in submission order simply
- * by awaiting the promises in that order; the bytes are identical whatever the worker count.
+ * Pools that decode and encode batches of chunks: inline on the calling thread, or on module
+ * workers. Both return each job's result in a promise, so callers keep results in submission
+ * order by awaiting in that order; the bytes are identical whatever the worker count, because
+ * every chunk is coded on its own.
  */
 
 import { CodecError } from "../errors.ts";
-import { type DecodeJob, decodeJob } from "./chunk_job.ts";
+import {
+  CompressorCache,
+  type DecodeJob,
+  decodeJob,
+  type EncodedChunks,
+  type EncodeJob,
+  encodeJob,
+} from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 import type { WorkerRequest, WorkerResponse } from "./chunk_worker.ts";
 
-/** Decodes jobs; dispose of it to end its workers. */
-export interface ChunkDecoder extends Disposable {
-  /** How many jobs run at once (1 for the inline decoder). */
+/** Decodes and encodes jobs; dispose of it to end its workers. */
+export interface ChunkPool extends Disposable {
+  /** How many jobs run at once (1 for the inline pool). */
   readonly concurrency: number;
   /** Decodes `job`; the job's `input` may be transferred away (do not reuse it). */
   decode(job: DecodeJob): Promise<Uint8Array>;
+  /** Encodes `job`; the job's `input` may be transferred away (do not reuse it). */
+  encode(job: EncodeJob): Promise<EncodedChunks>;
 }
 
 /**
- * Decodes on the calling thread; best for small resources, where a worker start costs more.
+ * Codes on the calling thread; best for small data, where starting workers costs more.
  *
  * @example
  * ```ts
- * import { InlineChunkDecoder } from "./chunk_pool.ts";
- * using decoder = new InlineChunkDecoder();
- * const out = await decoder.decode({ codec: "lzx", chunkSize: 32768, input: Uint8Array.of(1, 2),
+ * import { InlineChunkPool } from "./chunk_pool.ts";
+ * using pool = new InlineChunkPool();
+ * const out = await pool.decode({ codec: "lzx", chunkSize: 32768, input: Uint8Array.of(1, 2),
  *   chunks: Uint32Array.of(0, 2, 2) });
  * console.assert(out.length === 2);
  * ```
  */
-export class InlineChunkDecoder implements ChunkDecoder {
+export class InlineChunkPool implements ChunkPool {
   readonly concurrency = 1;
-  readonly #cache = new DecompressorCache();
+  readonly #decoders = new DecompressorCache();
+  readonly #encoders = new CompressorCache();
 
   decode(job: DecodeJob): Promise<Uint8Array> {
     try {
-      return Promise.resolve(decodeJob(job, this.#cache));
+      return Promise.resolve(decodeJob(job, this.#decoders));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  encode(job: EncodeJob): Promise<EncodedChunks> {
+    try {
+      return Promise.resolve(encodeJob(job, this.#encoders));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -44,26 +63,29 @@ export class InlineChunkDecoder implements ChunkDecoder {
   [Symbol.dispose](): void {}
 }
 
+interface Pending {
+  resolve: (response: WorkerResponse) => void;
+  reject: (error: Error) => void;
+  worker: number;
+}
+
 /**
- * Decodes on `size` module workers, started lazily and ended on dispose.
+ * Codes on `size` module workers (default: one per core), started lazily, ended on dispose.
  *
  * @example
  * ```ts
- * import { WorkerChunkDecoder } from "./chunk_pool.ts";
- * using decoder = new WorkerChunkDecoder(2);
- * const out = await decoder.decode({ codec: "xpress", chunkSize: 32768, input: Uint8Array.of(9),
+ * import { WorkerChunkPool } from "./chunk_pool.ts";
+ * using pool = new WorkerChunkPool(2);
+ * const out = await pool.decode({ codec: "xpress", chunkSize: 32768, input: Uint8Array.of(9),
  *   chunks: Uint32Array.of(0, 1, 1) });
  * console.assert(out[0] === 9);
  * ```
  */
-export class WorkerChunkDecoder implements ChunkDecoder {
+export class WorkerChunkPool implements ChunkPool {
   readonly concurrency: number;
   readonly #workers: Worker[] = [];
   readonly #load: number[] = [];
-  readonly #pending = new Map<
-    number,
-    { resolve: (out: Uint8Array) => void; reject: (error: Error) => void; worker: number }
-  >();
+  readonly #pending = new Map<number, Pending>();
   #nextId = 0;
 
   constructor(size: number = navigator.hardwareConcurrency || 2) {
@@ -71,26 +93,32 @@ export class WorkerChunkDecoder implements ChunkDecoder {
     this.concurrency = size;
   }
 
-  decode(job: DecodeJob): Promise<Uint8Array> {
+  async decode(job: DecodeJob): Promise<Uint8Array> {
+    const response = await this.#post({ id: this.#nextId++, kind: "decode", job }, job.input);
+    return (response as { output: Uint8Array }).output;
+  }
+
+  async encode(job: EncodeJob): Promise<EncodedChunks> {
+    const response = await this.#post({ id: this.#nextId++, kind: "encode", job }, job.input);
+    const { output, storedSizes } = response as { output: Uint8Array; storedSizes: Uint32Array };
+    return { output, storedSizes };
+  }
+
+  #post(request: WorkerRequest, input: Uint8Array): Promise<WorkerResponse> {
     const index = this.#leastLoaded();
     const worker = this.#worker(index);
-    const id = this.#nextId++;
     this.#load[index]!++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, worker: index });
-      const request: WorkerRequest = { id, job };
-      const input = job.input;
-      const transferable = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-      worker.postMessage(request, transferable ? [input.buffer as ArrayBuffer] : []);
+      this.#pending.set(request.id, { resolve, reject, worker: index });
+      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
+      worker.postMessage(request, whole ? [input.buffer as ArrayBuffer] : []);
     });
   }
 
   #leastLoaded(): number {
-    if (this.#workers.length < this.concurrency) {
-      const idle = this.#load.findIndex((load) => load === 0);
-      if (idle >= 0) return idle;
-      return this.#workers.length;
-    }
+    const idle = this.#load.findIndex((load) => load === 0);
+    if (idle >= 0) return idle;
+    if (this.#workers.length < this.concurrency) return this.#workers.length;
     let best = 0;
     for (let i = 1; i < this.#load.length; i++) if (this.#load[i]! < this.#load[best]!) best = i;
     return best;
@@ -103,7 +131,7 @@ export class WorkerChunkDecoder implements ChunkDecoder {
     worker.onmessage = (event: MessageEvent<WorkerResponse>) => this.#settle(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
-      this.#failWorker(index, new CodecError(`decoder worker failed: ${event.message}`));
+      this.#failWorker(index, new CodecError(`codec worker failed: ${event.message}`));
     };
     this.#workers[index] = worker;
     this.#load[index] = 0;
@@ -116,7 +144,7 @@ export class WorkerChunkDecoder implements ChunkDecoder {
     this.#pending.delete(response.id);
     this.#load[pending.worker]!--;
     if ("error" in response) pending.reject(new CodecError(response.error));
-    else pending.resolve(response.output);
+    else pending.resolve(response);
   }
 
   #failWorker(index: number, error: Error): void {
@@ -132,7 +160,7 @@ export class WorkerChunkDecoder implements ChunkDecoder {
     for (const worker of this.#workers) worker.terminate();
     this.#workers.length = 0;
     for (const pending of this.#pending.values()) {
-      pending.reject(new CodecError("decoder pool was disposed"));
+      pending.reject(new CodecError("codec pool was disposed"));
     }
     this.#pending.clear();
   }

@@ -1,31 +1,45 @@
-/** The worker module of the chunk pool: decodes jobs and posts the output back, transferred. */
+/** The worker module of the chunk pool: decodes or encodes jobs and posts results back. */
 
-import { type DecodeJob, decodeJob } from "./chunk_job.ts";
+import {
+  CompressorCache,
+  type DecodeJob,
+  decodeJob,
+  type EncodeJob,
+  encodeJob,
+} from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 
 /** A job as posted to the worker. */
-export interface WorkerRequest {
-  readonly id: number;
-  readonly job: DecodeJob;
-}
+export type WorkerRequest =
+  | { readonly id: number; readonly kind: "decode"; readonly job: DecodeJob }
+  | { readonly id: number; readonly kind: "encode"; readonly job: EncodeJob };
 
 /** The worker's answer. */
 export type WorkerResponse =
-  | { readonly id: number; readonly output: Uint8Array }
+  | { readonly id: number; readonly output: Uint8Array; readonly storedSizes?: Uint32Array }
   | { readonly id: number; readonly error: string };
 
-const cache = new DecompressorCache();
+const decoders = new DecompressorCache();
+const encoders = new CompressorCache();
 const scope = self as unknown as {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
 };
 
 scope.onmessage = (event) => {
-  const { id, job } = event.data;
+  const request = event.data;
   try {
-    const output = decodeJob(job, cache);
-    scope.postMessage({ id, output }, [output.buffer as ArrayBuffer]);
+    if (request.kind === "decode") {
+      const output = decodeJob(request.job, decoders);
+      scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);
+    } else {
+      const { output, storedSizes } = encodeJob(request.job, encoders);
+      scope.postMessage({ id: request.id, output, storedSizes }, [output.buffer as ArrayBuffer]);
+    }
   } catch (error) {
-    scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+    scope.postMessage({
+      id: request.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
   }
 };

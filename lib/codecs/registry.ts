@@ -1,6 +1,8 @@
 /** Creates the chunk decompressor for a compression type. */
 
-import type { ChunkDecompressor, CompressionType } from "./codec.ts";
+import type { ChunkCompressor, ChunkDecompressor, CompressionType } from "./codec.ts";
+import { XpressCompressor } from "./xpress_compress.ts";
+import { LzxCompressor } from "./lzx_compress.ts";
 import { XpressDecompressor } from "./xpress_decompress.ts";
 import { LzxDecompressor } from "./lzx_decompress.ts";
 import { LzmsDecompressor } from "./lzms_decompress.ts";
@@ -52,5 +54,32 @@ export class DecompressorCache {
       this.#decoders.set(key, decoder);
     }
     return decoder;
+  }
+}
+
+/**
+ * Returns a new compressor for `type` at wimlib's `level` scale (0 = the default, 50);
+ * `chunkSize` is the chunk size it will be given (LZX sizes its window from it).
+ *
+ * @example
+ * ```ts
+ * import { createCompressor } from "./registry.ts";
+ * const encoder = createCompressor("xpress", 32768, 50);
+ * console.assert(typeof encoder.compress === "function");
+ * ```
+ */
+export function createCompressor(
+  type: ChunkCodec,
+  chunkSize: number,
+  level: number,
+): ChunkCompressor {
+  const options = level > 0 ? { level } : {};
+  switch (type) {
+    case "xpress":
+      return new XpressCompressor(options);
+    case "lzx":
+      return new LzxCompressor({ chunkSize, ...options });
+    case "lzms":
+      throw new RangeError("LZMS compression is not available yet");
   }
 }

@@ -11,7 +11,7 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { UnsafePathError, WimIntegrityError, WimkitError } from "../errors.ts";
-import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
+import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import { HeaderFlag } from "../format/constants.ts";
 import { toHex } from "../format/bytes.ts";
 import { parseLinkReparseData } from "../format/reparse.ts";
@@ -39,8 +39,8 @@ import {
 
 /** Options for {@linkcode applyImage}. */
 export interface ApplyOptions extends OperationOptions {
-  /** Decoder for file data (default: the WIM's). */
-  decoder?: ChunkDecoder;
+  /** Pool for file data (default: the WIM's). */
+  pool?: ChunkPool;
   /** Rebase absolute links into the target (default: the WIM's RP_FIX flag). */
   rpfix?: boolean;
   /**
@@ -228,7 +228,7 @@ export async function applyImage(
   report();
   let current: { blob: BlobInfo; fds: number[]; users: ImageEntry[]; hash: Hash } | null = null;
   const readOptions = {
-    ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(options.pool ? { pool: options.pool } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   for await (const piece of wim.readBlobs(blobs, readOptions)) {

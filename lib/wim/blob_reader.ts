@@ -1,15 +1,15 @@
 /**
- * Reads many blobs in order, decoding their chunks in batches on a {@linkcode ChunkDecoder}.
+ * Reads many blobs in order, decoding their chunks in batches on a {@linkcode ChunkPool}.
  *
  * The caller passes blobs in the order it wants them (apply sorts them by file offset). Chunks are
  * planned into jobs of about {@linkcode JOB_TARGET_BYTES} of output; a chunk that several
  * consecutive blobs share (solid resources) is decoded once. Jobs stay in flight up to the
- * decoder's concurrency times {@linkcode JOBS_PER_WORKER}, and up to {@linkcode MAX_INFLIGHT_BYTES},
+ * pool's concurrency times {@linkcode JOBS_PER_WORKER}, and up to {@linkcode MAX_INFLIGHT_BYTES},
  * so memory stays bounded whatever the WIM's size.
  */
 
 import { CodecError, WimFormatError } from "../errors.ts";
-import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
+import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import type { ChunkCodec } from "../codecs/registry.ts";
 import {
   type BlobInfo,
@@ -76,19 +76,19 @@ interface SubmittedJob {
  *
  * @example
  * ```ts ignore
- * for await (const piece of readBlobs(blobs, decoder)) hash.update(piece.data);
+ * for await (const piece of readBlobs(blobs, pool)) hash.update(piece.data);
  * ```
  */
 export async function* readBlobs(
   blobs: Iterable<BlobInfo>,
-  decoder: ChunkDecoder,
+  pool: ChunkPool,
   options: { fileName?: string; signal?: AbortSignal } = {},
 ): AsyncGenerator<BlobPiece> {
   const planner = planJobs(blobs);
   const queue: SubmittedJob[] = [];
   let queuedBytes = 0;
   let exhausted = false;
-  const maxJobs = decoder.concurrency * JOBS_PER_WORKER;
+  const maxJobs = pool.concurrency * JOBS_PER_WORKER;
   try {
     for (;;) {
       while (
@@ -100,7 +100,7 @@ export async function* readBlobs(
           exhausted = true;
           break;
         }
-        queue.push({ job: next.value, output: submit(next.value, decoder) });
+        queue.push({ job: next.value, output: submit(next.value, pool) });
         queuedBytes += next.value.outputBytes;
       }
       const head = queue.shift();
@@ -134,12 +134,12 @@ export async function* readBlobs(
 /** Reads all of one blob into memory (for metadata and small blobs). */
 export async function readBlobBytes(
   blob: BlobInfo,
-  decoder: ChunkDecoder,
+  pool: ChunkPool,
   fileName?: string,
 ): Promise<Uint8Array> {
   const out = new Uint8Array(blob.size);
   for await (
-    const piece of readBlobs([blob], decoder, fileName === undefined ? {} : { fileName })
+    const piece of readBlobs([blob], pool, fileName === undefined ? {} : { fileName })
   ) {
     out.set(piece.data, piece.offset);
   }
@@ -156,7 +156,7 @@ function describeFailure(error: unknown, job: PlannedJob, fileName: string | und
   });
 }
 
-async function submit(job: PlannedJob, decoder: ChunkDecoder): Promise<Uint8Array> {
+async function submit(job: PlannedJob, pool: ChunkPool): Promise<Uint8Array> {
   let inputBytes = 0;
   for (const unit of job.units) inputBytes += unit.fileEnd - unit.fileStart;
   const input = new Uint8Array(inputBytes);
@@ -194,7 +194,7 @@ async function submit(job: PlannedJob, decoder: ChunkDecoder): Promise<Uint8Arra
     }
     return input;
   }
-  return decoder.decode({ codec: job.codec, chunkSize: job.chunkSize, input, chunks });
+  return pool.decode({ codec: job.codec, chunkSize: job.chunkSize, input, chunks });
 }
 
 async function* planJobs(blobs: Iterable<BlobInfo>): AsyncGenerator<PlannedJob> {

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { WimIntegrityError, WimkitError } from "../errors.ts";
 import { dentryStreams, walkTree } from "../format/metadata.ts";
 import { toHex } from "../format/bytes.ts";
-import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
+import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import type { OperationOptions } from "../progress.ts";
 import { type BlobInfo, locationKey } from "./blob_location.ts";
 import type { Wim } from "./wim.ts";
@@ -41,7 +41,7 @@ export interface VerifyReport {
  */
 export async function verifyWim(
   wim: Wim,
-  options: OperationOptions & { decoder?: ChunkDecoder } = {},
+  options: OperationOptions & { pool?: ChunkPool } = {},
 ): Promise<VerifyReport> {
   const integrityTable = await wim.checkIntegrity();
   for (let index = 1; index <= wim.imageCount; index++) {
@@ -72,7 +72,7 @@ export async function verifyWim(
   let hash = createHash("sha1");
   let nextProgress = 0;
   const readOptions = {
-    ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(options.pool ? { pool: options.pool } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   for await (const piece of wim.readBlobs(blobs, readOptions)) {

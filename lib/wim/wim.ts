@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
 import { WimFormatError, WimIntegrityError, WimkitError } from "../errors.ts";
 import type { ByteSource } from "../io/byte_source.ts";
 import { openFileSource } from "../io/file_source.ts";
-import type { ChunkDecoder } from "../codecs/chunk_pool.ts";
-import { InlineChunkDecoder } from "../codecs/chunk_pool.ts";
+import type { ChunkPool } from "../codecs/chunk_pool.ts";
+import { InlineChunkPool } from "../codecs/chunk_pool.ts";
 import type { CompressionType } from "../codecs/codec.ts";
 import { HeaderFlag, Limits, WIM_HEADER_SIZE, WIM_VERSION_SOLID } from "../format/constants.ts";
 import { toHex } from "../format/bytes.ts";
@@ -24,8 +24,8 @@ import { readBlobBytes, readBlobs } from "./blob_reader.ts";
 export interface WimOpenOptions {
   /** Other parts of a split set (paths); the opened file may be any part, usually part 1. */
   refs?: readonly string[];
-  /** Decoder for metadata and blob reads (default: inline on this thread). */
-  decoder?: ChunkDecoder;
+  /** Pool for metadata and blob reads (default: inline on this thread). */
+  pool?: ChunkPool;
 }
 
 /** One part of a (possibly split) WIM. */
@@ -68,8 +68,8 @@ export class Wim implements AsyncDisposable {
   readonly #parts: WimPart[];
   readonly #metadata: BlobInfo[];
   readonly #blobs: Map<string, BlobInfo>;
-  readonly #decoder: ChunkDecoder;
-  readonly #ownsDecoder: boolean;
+  readonly #pool: ChunkPool;
+  readonly #ownsPool: boolean;
 
   private constructor(
     path: string,
@@ -77,7 +77,7 @@ export class Wim implements AsyncDisposable {
     xml: WimXml,
     metadata: BlobInfo[],
     blobs: Map<string, BlobInfo>,
-    decoder: ChunkDecoder | undefined,
+    pool: ChunkPool | undefined,
     warnings: string[],
   ) {
     this.path = path;
@@ -87,8 +87,8 @@ export class Wim implements AsyncDisposable {
     this.compression = headerCompression(this.header);
     this.#metadata = metadata;
     this.#blobs = blobs;
-    this.#decoder = decoder ?? new InlineChunkDecoder();
-    this.#ownsDecoder = decoder === undefined;
+    this.#pool = pool ?? new InlineChunkPool();
+    this.#ownsPool = pool === undefined;
     this.warnings = warnings;
   }
 
@@ -128,7 +128,7 @@ export class Wim implements AsyncDisposable {
           `header says ${first.header.imageCount} images but the blob table has ${metadata.length} metadata resources`,
         );
       }
-      return new Wim(path, ordered, xml, metadata, blobs, options.decoder, warnings);
+      return new Wim(path, ordered, xml, metadata, blobs, options.pool, warnings);
     } catch (error) {
       for (const source of sources) source.close();
       throw withFile(error, path);
@@ -206,7 +206,7 @@ export class Wim implements AsyncDisposable {
           `metadata resource is ${blob.size} bytes, over ${Limits.MAX_METADATA_BYTES}`,
         );
       }
-      const bytes = await readBlobBytes(blob, this.#decoder, this.path);
+      const bytes = await readBlobBytes(blob, this.#pool, this.path);
       checkHash(bytes, blob, "metadata resource");
       return { index, info: this.images()[index - 1]!, metadata: parseMetadata(bytes) };
     } catch (error) {
@@ -215,13 +215,13 @@ export class Wim implements AsyncDisposable {
   }
 
   /**
-   * Yields blobs' data in order (see {@linkcode readBlobs}), using `decoder` or the WIM's own.
+   * Yields blobs' data in order (see {@linkcode readBlobs}), using `pool` or the WIM's own.
    */
   readBlobs(
     blobs: Iterable<BlobInfo>,
-    options: { decoder?: ChunkDecoder; signal?: AbortSignal } = {},
+    options: { pool?: ChunkPool; signal?: AbortSignal } = {},
   ): AsyncGenerator<import("./blob_reader.ts").BlobPiece> {
-    return readBlobs(blobs, options.decoder ?? this.#decoder, {
+    return readBlobs(blobs, options.pool ?? this.#pool, {
       fileName: this.path,
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -229,7 +229,7 @@ export class Wim implements AsyncDisposable {
 
   /** Reads all of one (small) blob into memory; the caller checks its SHA-1 if it needs to. */
   readBlob(blob: BlobInfo): Promise<Uint8Array> {
-    return readBlobBytes(blob, this.#decoder, this.path);
+    return readBlobBytes(blob, this.#pool, this.path);
   }
 
   /**
@@ -308,10 +308,10 @@ export class Wim implements AsyncDisposable {
     }
   }
 
-  /** Closes every part (and the decoder, if the WIM created it). */
+  /** Closes every part (and the pool, if the WIM created it). */
   close(): void {
     for (const part of this.#parts) part.source.close();
-    if (this.#ownsDecoder) this.#decoder[Symbol.dispose]();
+    if (this.#ownsPool) this.#pool[Symbol.dispose]();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -7,8 +7,8 @@ import type { Command } from "commander";
 import {
   applyImage,
   type ApplyReport,
-  type ChunkDecoder,
-  InlineChunkDecoder,
+  type ChunkPool,
+  InlineChunkPool,
   type Wim,
 } from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
@@ -19,7 +19,7 @@ import {
   progressReporter,
   selectImage,
   withCommonOptions,
-  workerDecoder,
+  workerPool,
 } from "./common.ts";
 
 interface ApplyCommandOptions extends CommonOptions {
@@ -57,9 +57,9 @@ export function registerApply(program: Command, output: Output): void {
       }))
       : [{ index: selectImage(wim, imageSpec), target: target! }];
     const reports: ApplyReport[] = [];
-    using decoder = chooseDecoder(wim);
+    using pool = choosePool(wim);
     for (const { index, target: dir } of images) {
-      reports.push(await runApply(wim, index, dir, options, output, decoder));
+      reports.push(await runApply(wim, index, dir, options, output, pool));
     }
     if (options.json) printJson(output, reports.length === 1 ? reports[0] : reports);
   });
@@ -75,8 +75,8 @@ export function registerApply(program: Command, output: Output): void {
   ).action(async (file: string, image: string, paths: string[], options: ApplyCommandOptions) => {
     await using wim = await openWim(file, options);
     const index = wim.resolveImage(image);
-    using decoder = chooseDecoder(wim);
-    const report = await runApply(wim, index, options.destDir!, options, output, decoder, paths);
+    using pool = choosePool(wim);
+    const report = await runApply(wim, index, options.destDir!, options, output, pool, paths);
     if (options.json) printJson(output, report);
   });
 }
@@ -87,13 +87,13 @@ async function runApply(
   target: string,
   options: ApplyCommandOptions,
   output: Output,
-  decoder: ChunkDecoder,
+  pool: ChunkPool,
   paths?: string[],
 ): Promise<ApplyReport> {
   const progress = progressReporter(paths ? "Extracting" : "Applying", output, options);
   try {
     return await applyImage(wim, index, target, {
-      decoder,
+      pool,
       onProgress: progress.onProgress,
       ...(paths ? { paths } : {}),
     });
@@ -102,11 +102,11 @@ async function runApply(
   }
 }
 
-function chooseDecoder(wim: Wim): ChunkDecoder {
-  if (wim.compression === "none" && wim.header.version !== 0xe00) return new InlineChunkDecoder();
+function choosePool(wim: Wim): ChunkPool {
+  if (wim.compression === "none" && wim.header.version !== 0xe00) return new InlineChunkPool();
   let total = 0;
   for (const blob of wim.blobs()) total += blob.size;
-  return total >= WORKER_THRESHOLD_BYTES ? workerDecoder() : new InlineChunkDecoder();
+  return total >= WORKER_THRESHOLD_BYTES ? workerPool() : new InlineChunkPool();
 }
 
 /** Directory name for one image of `apply WIM all TARGET`: its name when usable, else its index. */

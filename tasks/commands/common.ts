@@ -1,8 +1,8 @@
 /** Pieces every command shares: common options, opening WIMs, image selection, progress. */
 
 import type { Command } from "commander";
-import { type ProgressEvent, Wim, WorkerChunkDecoder } from "../../mod.ts";
-import type { ChunkDecoder } from "../../mod.ts";
+import { type ProgressEvent, Wim, WorkerChunkPool } from "../../mod.ts";
+import type { ChunkPool } from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
 import type { Output } from "../ui/output.ts";
 import { ProgressBar } from "../ui/progress_bar.ts";
@@ -34,15 +34,15 @@ export function withCommonOptions(command: Command, refs = true): Command {
 export async function openWim(
   path: string,
   options: CommonOptions,
-  decoder?: ChunkDecoder,
+  pool?: ChunkPool,
 ): Promise<Wim> {
   const refs = options.ref ? expandRefs(options.ref) : [];
-  return await Wim.open(path, { refs, ...(decoder ? { decoder } : {}) });
+  return await Wim.open(path, { refs, ...(pool ? { pool } : {}) });
 }
 
-/** A worker decoder sized to the cores, for commands that decode a lot of data. */
-export function workerDecoder(): ChunkDecoder {
-  return new WorkerChunkDecoder();
+/** A worker pool sized to the cores, for commands that decode a lot of data. */
+export function workerPool(): ChunkPool {
+  return new WorkerChunkPool();
 }
 
 /** Resolves an IMAGE argument: index, name, or (when the WIM has one image) nothing. */

@@ -8,7 +8,7 @@ import {
   openWim,
   progressReporter,
   withCommonOptions,
-  workerDecoder,
+  workerPool,
 } from "./common.ts";
 
 interface VerifyOptions extends CommonOptions {
@@ -24,10 +24,10 @@ export function registerVerify(program: Command, output: Output): void {
       .option("--json", "print a JSON report"),
   ).action(async (file: string, options: VerifyOptions) => {
     await using wim = await openWim(file, options);
-    using decoder = workerDecoder();
+    using pool = workerPool();
     const progress = progressReporter("Verifying", output, options);
     try {
-      const report = await verifyWim(wim, { decoder, onProgress: progress.onProgress });
+      const report = await verifyWim(wim, { pool, onProgress: progress.onProgress });
       progress.finish();
       if (options.json) printJson(output, report);
       else {

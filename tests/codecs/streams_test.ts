@@ -56,7 +56,11 @@ async function decode(codec: keyof typeof STREAMS, pieces: Uint8Array[]): Promis
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-const DATA = new Uint8Array([...makeBytes("x86", 70000, 1), ...makeBytes("random", 5000, 2), ...makeBytes("text", 20000, 3)]);
+const DATA = new Uint8Array([
+  ...makeBytes("x86", 70000, 1),
+  ...makeBytes("random", 5000, 2),
+  ...makeBytes("text", 20000, 3),
+]);
 
 for (const codec of ["xpress", "lzx", "lzms"] as const) {
   Deno.test({
@@ -64,7 +68,11 @@ for (const codec of ["xpress", "lzx", "lzms"] as const) {
     ignore: !hasLibwim(),
     async fn() {
       const framed = frame(codec, DATA);
-      for (const pattern of [[1], [2], [3], [5], [8], [13], [1, 2, 3, 5], [8, 1, 4, 2], [framed.length], [4096, 7]]) {
+      for (
+        const pattern of [[1], [2], [3], [5], [8], [13], [1, 2, 3, 5], [8, 1, 4, 2], [
+          framed.length,
+        ], [4096, 7]]
+      ) {
         assert.deepEqual(await decode(codec, split(framed, pattern)), DATA, `pattern ${pattern}`);
       }
     },

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { applyImage, InlineChunkDecoder, Wim, WorkerChunkDecoder } from "@wimkit/wimkit";
+import { applyImage, InlineChunkPool, Wim, WorkerChunkPool } from "@wimkit/wimkit";
 import { makeTree } from "../support/trees.ts";
 import { compareTrees } from "../support/tree_compare.ts";
 import { hasWimlib, tempDir, wimlib } from "../support/wimlib.ts";
@@ -34,11 +34,11 @@ for (const { name, args } of CASES) {
       await wimlib("capture", src1, wimPath, "one", ...args);
       await wimlib("append", src2, wimPath, "two", ...args.filter((a) => a !== "--unix-data"));
       await using wim = await Wim.open(wimPath);
-      using decoder = name === "lzx" ? new WorkerChunkDecoder(2) : new InlineChunkDecoder();
+      using pool = name === "lzx" ? new WorkerChunkPool(2) : new InlineChunkPool();
       for (const index of [1, 2]) {
         const ours = `${work.path}/ours${index}`;
         const theirs = `${work.path}/theirs${index}`;
-        await applyImage(wim, index, ours, { decoder });
+        await applyImage(wim, index, ours, { pool });
         await wimlib("apply", wimPath, String(index), theirs);
         assert.deepEqual(await compareTrees(ours, theirs), []);
       }

@@ -67,7 +67,14 @@ Deno.test("apply --json reports what was written; extract puts paths under --des
   assert.equal(report.image, 1);
   assert.equal(report.files, 10);
   assert.equal(report.symlinks, 5);
-  const extract = await wimkitCli(["extract", FIXTURE, "1", "/dir1/sub", "/a.txt", `--dest-dir=${work.path}/ex`]);
+  const extract = await wimkitCli([
+    "extract",
+    FIXTURE,
+    "1",
+    "/dir1/sub",
+    "/a.txt",
+    `--dest-dir=${work.path}/ex`,
+  ]);
   assert.equal(extract.code, 0, extract.stderr);
   assert.equal(await Deno.readTextFile(`${work.path}/ex/a.txt`), "hello\n");
   assert.ok((await Deno.stat(`${work.path}/ex/sub/mixed.bin`)).isFile);

@@ -36,7 +36,12 @@ Deno.test("readChunkLayout() reads 8-byte entries for resources over 4 GiB", asy
   for (let i = 1; i < count; i++) view.setBigUint64((i - 1) * 8, BigInt(i * 1000), true);
   const sizeInWim = table.length + count * 1000;
   const source = sparseSource(1000 + sizeInWim, 1000, table);
-  const layout = await readChunkLayout(source, { offset: 1000, sizeInWim, originalSize, flags: 4 }, "lzx", chunkSize);
+  const layout = await readChunkLayout(
+    source,
+    { offset: 1000, sizeInWim, originalSize, flags: 4 },
+    "lzx",
+    chunkSize,
+  );
   assert.equal(layout.bounds.length, count + 1);
   assert.equal(layout.bounds[0], 1000 + table.length);
   assert.equal(layout.bounds[5]! - layout.bounds[4]!, 1000);
@@ -50,7 +55,12 @@ Deno.test("readChunkLayout() rejects entries that go backwards or past the resou
   view.setUint32(4, 400, true);
   const source = sparseSource(10000, 0, table);
   await assert.rejects(
-    readChunkLayout(source, { offset: 0, sizeInWim: 2000, originalSize: 3 * 32768, flags: 4 }, "lzx", 32768),
+    readChunkLayout(
+      source,
+      { offset: 0, sizeInWim: 2000, originalSize: 3 * 32768, flags: 4 },
+      "lzx",
+      32768,
+    ),
     WimFormatError,
   );
 });
