@@ -11,10 +11,13 @@ export type WarningCode =
   | "encrypted-file"
   | "ownership"
   | "low-precision-times"
-  | "write-in-progress";
+  | "write-in-progress"
+  | "unreadable";
 
 /** A progress event of a long operation. */
 export type ProgressEvent =
+  | { type: "scan"; files: number; directories: number; bytes: number; path: string }
+  | { type: "write-blobs"; doneBytes: number; totalBytes: number; workers: number }
   | {
     type: "apply-blobs";
     doneBytes: number;

@@ -287,7 +287,7 @@ export class LzmsCodeScratch {
   /** The keys after the first radix pass. */
   readonly partlySorted: Uint32Array = new Uint32Array(1024);
   /** Radix bucket positions. */
-  readonly buckets: Uint32Array = new Uint32Array(128);
+  readonly buckets: Uint32Array = new Uint32Array(64);
   /** Weights of internal nodes in creation order. */
   readonly nodeWeights: Uint32Array = new Uint32Array(1024);
   /** Parent (internal node index) of each internal node. */
@@ -301,7 +301,7 @@ export class LzmsCodeScratch {
 }
 
 /** Largest frequency {@linkcode buildLzmsCodeLengths} accepts (LZMS's stay below 2 × 1024 + 2). */
-export const LZMS_MAX_CODE_FREQUENCY = (1 << 14) - 1;
+export const LZMS_MAX_CODE_FREQUENCY = (1 << 12) - 1;
 
 /**
  * Computes an LZMS Huffman code's lengths from symbol frequencies, bit-exact with wimlib (§4.4).
@@ -334,33 +334,33 @@ export function buildLzmsCodeLengths(
 ): number {
   const n = symbolCount;
   const keys = scratch.keys;
-  // Two stable radix passes over 7-bit digits of the frequency; symbols enter in ascending order,
+  // Two stable radix passes over 6-bit digits of the frequency; symbols enter in ascending order,
   // so ties stay sorted by symbol. O(n), measured 1.1 us for 256 symbols (native sort: 3.5 us).
   const partly = scratch.partlySorted;
   const buckets = scratch.buckets;
   buckets.fill(0);
-  for (let sym = 0; sym < n; sym++) buckets[freqs[sym]! & 127]!++;
+  for (let sym = 0; sym < n; sym++) buckets[freqs[sym]! & 63]!++;
   let sum = 0;
-  for (let b = 0; b < 128; b++) {
+  for (let b = 0; b < 64; b++) {
     const count = buckets[b]!;
     buckets[b] = sum;
     sum += count;
   }
   for (let sym = 0; sym < n; sym++) {
     const freq = freqs[sym]! & LZMS_MAX_CODE_FREQUENCY;
-    partly[buckets[freq & 127]!++] = (freq << 10) | sym;
+    partly[buckets[freq & 63]!++] = (freq << 10) | sym;
   }
   buckets.fill(0);
-  for (let i = 0; i < n; i++) buckets[partly[i]! >>> 17]!++;
+  for (let i = 0; i < n; i++) buckets[partly[i]! >>> 16]!++;
   sum = 0;
-  for (let b = 0; b < 128; b++) {
+  for (let b = 0; b < 64; b++) {
     const count = buckets[b]!;
     buckets[b] = sum;
     sum += count;
   }
   for (let i = 0; i < n; i++) {
     const key = partly[i]!;
-    keys[buckets[key >>> 17]!++] = key;
+    keys[buckets[key >>> 16]!++] = key;
   }
 
   const nodeWeights = scratch.nodeWeights;
@@ -441,10 +441,15 @@ export const LZMS_X86_ID_WINDOW = 65535;
 /** One entry per 16-bit target; {@linkcode lzmsX86Filter}'s scratch has one more (its state). */
 export const LZMS_X86_TARGET_TABLE_SIZE = 65536;
 
-/** 1 for bytes that may start a filtered instruction (E8, E9, FF, F0, 48, 4C). */
-const X86_OPCODE_START = (() => {
+/** Opcode kind of each byte: 0 none, 1 E8 (CALL), 2 E9 (JMP), 3 FF, 4 F0, 5 48/4C (REX.W). */
+const X86_OPCODE_KIND = (() => {
   const table = new Uint8Array(256);
-  for (const b of [0xe8, 0xe9, 0xff, 0xf0, 0x48, 0x4c]) table[b] = 1;
+  table[0xe8] = 1;
+  table[0xe9] = 2;
+  table[0xff] = 3;
+  table[0xf0] = 4;
+  table[0x48] = 5;
+  table[0x4c] = 5;
   return table;
 })();
 
@@ -486,35 +491,33 @@ export function lzmsX86Filter(data: Uint8Array, lastTargetUsages: Int32Array, un
     base = LZMS_X86_TARGET_TABLE_SIZE;
   }
   lastTargetUsages[LZMS_X86_TARGET_TABLE_SIZE] = base + n + LZMS_X86_TARGET_TABLE_SIZE;
-  const opcodeStart = X86_OPCODE_START;
+  const opcodeKind = X86_OPCODE_KIND;
   const end = n - LZMS_X86_TAIL_BYTES;
   let lastX86 = -(LZMS_X86_MAX_TRANSLATION_DISTANCE + 1);
   let i = 1;
-  while (i < end) {
-    if (opcodeStart[data[i]!] === 0) {
-      i++;
-      continue;
-    }
-    const b = data[i]!;
+  for (;;) {
+    let kind = 0;
+    while (i < end && (kind = opcodeKind[data[i]!]!) === 0) i++;
+    if (i >= end) break;
     let opLength = 0;
     let limit = LZMS_X86_MAX_TRANSLATION_DISTANCE;
-    if (b === 0xe8) {
+    if (kind === 1) {
       opLength = 1;
       limit = LZMS_X86_CALL_TRANSLATION_DISTANCE;
-    } else if (b === 0xe9) {
-      i += 5;
+    } else if (kind === 2) {
+      i += 5; // JMP rel32: skipped, never translated
       continue;
-    } else if (b === 0xff) {
+    } else if (kind === 3) {
       if (data[i + 1] === 0x15) opLength = 2;
-    } else if (b === 0xf0) {
+    } else if (kind === 4) {
       if (data[i + 1] === 0x83 && data[i + 2] === 0x05) opLength = 3;
     } else {
-      // 0x48 or 0x4C: REX.W LEA/MOV reg, [rip+disp32]
-      const modrm = data[i + 2]!;
+      // REX.W LEA/MOV reg, [rip+disp32]
       const op = data[i + 1]!;
+      const modrm = data[i + 2]!;
       if (
         (modrm & 7) === 5 &&
-        (op === 0x8d || (op === 0x8b && (b & 4) === 0 && (modrm & 0xf0) === 0))
+        (op === 0x8d || (op === 0x8b && (data[i]! & 4) === 0 && (modrm & 0xf0) === 0))
       ) {
         opLength = 3;
       }

@@ -322,9 +322,9 @@ export class LzmsDecompressor implements ChunkDecompressor {
         // Up to two rep decisions: slot 0, or slot 1 vs 2.
         const repBase = isDelta === 0 ? LZMS_PROB_LZ_REP0 : LZMS_PROB_DELTA_REP0;
         const stateBase = isDelta === 0 ? 0 : 2;
-        for (; repIndex < 2; repIndex++) {
-          const state = repStates[stateBase + repIndex]!;
-          const entry = repBase + (repIndex << 6) + state;
+        {
+          const state = repStates[stateBase]!;
+          const entry = repBase + state;
           if (range >>> 0 < 0x10000) {
             range <<= 16;
             if (forwardPos < srcLength) {
@@ -352,8 +352,41 @@ export class LzmsDecompressor implements ChunkDecompressor {
             probs[slot4 + 1] = (low << 1) | 1;
             probs[slot4 + 2] = zeros + (high >>> 31) - 1;
           }
-          repStates[stateBase + repIndex] = ((state << 1) | bit) & 63;
-          if (bit === 0) break;
+          repStates[stateBase] = ((state << 1) | bit) & 63;
+        }
+        if (bit !== 0) {
+          repIndex = 1;
+          const state = repStates[stateBase + 1]!;
+          const entry = repBase + 64 + state;
+          if (range >>> 0 < 0x10000) {
+            range <<= 16;
+            if (forwardPos < srcLength) {
+              code = (code << 16) | src[forwardPos]! | (src[forwardPos + 1]! << 8);
+              forwardPos += 2;
+            } else {
+              code <<= 16;
+            }
+          }
+          const slot4 = entry << 2;
+          const zeros = probs[slot4 + 2]!;
+          const bound = Math.imul(range >>> 6, zeros - (zeros >>> 6) + ((zeros - 1) >>> 31));
+          const high = probs[slot4]!;
+          const low = probs[slot4 + 1]!;
+          probs[slot4] = (high << 1) | (low >>> 31);
+          if (code >>> 0 < bound >>> 0) {
+            range = bound;
+            bit = 0;
+            probs[slot4 + 1] = low << 1;
+            probs[slot4 + 2] = zeros + (high >>> 31);
+          } else {
+            range = (range - bound) | 0;
+            code = (code - bound) | 0;
+            bit = 1;
+            probs[slot4 + 1] = (low << 1) | 1;
+            probs[slot4 + 2] = zeros + (high >>> 31) - 1;
+          }
+          repStates[stateBase + 1] = ((state << 1) | bit) & 63;
+          if (bit !== 0) repIndex = 2;
         }
       }
 
@@ -535,18 +568,7 @@ export class LzmsDecompressor implements ChunkDecompressor {
             `Cannot decompress LZMS chunk: match offset ${offset} exceeds position ${pos}`,
           );
         }
-        const end = pos + length;
-        if (length < NATIVE_COPY_MIN_LENGTH) {
-          for (; pos < end; pos++) dst[pos] = dst[pos - offset]!;
-        } else if (offset >= length) {
-          dst.copyWithin(pos, pos - offset, end - offset);
-          pos = end;
-        } else if (offset === 1) {
-          dst.fill(dst[pos - 1]!, pos, end);
-          pos = end;
-        } else {
-          for (; pos < end; pos++) dst[pos] = dst[pos - offset]!;
-        }
+        pos = copyLzMatch(dst, pos, offset, length);
       } else {
         // ---- delta match ----
         let rawOffset: number;
@@ -598,10 +620,7 @@ export class LzmsDecompressor implements ChunkDecompressor {
             `Cannot decompress LZMS chunk: delta offset ${deltaOffset} with span ${span} exceeds position ${pos}`,
           );
         }
-        const end = pos + length;
-        for (; pos < end; pos++) {
-          dst[pos] = dst[pos - deltaOffset]! + dst[pos - span]! - dst[pos - deltaOffset - span]!;
-        }
+        pos = copyDeltaMatch(dst, pos, deltaOffset, span, length);
       }
     }
     literalCode.countdown = literalCountdown;
@@ -639,6 +658,44 @@ export class LzmsDecompressor implements ChunkDecompressor {
       this.#tableOffsets,
     );
   }
+}
+
+/*
+ * The copy loops live outside decompress() on purpose: with inner loops in it, V8 sometimes
+ * OSR-compiles one of them and then deoptimizes on every call ("exit from OSR'd inner loop"),
+ * which was seen to halve the decode speed at random. decompress() keeps a single loop.
+ */
+
+/** Copies an LZ match of `length` bytes from `offset` back; returns the new position. */
+function copyLzMatch(dst: Uint8Array, pos: number, offset: number, length: number): number {
+  const end = pos + length;
+  if (length >= NATIVE_COPY_MIN_LENGTH) {
+    if (offset >= length) {
+      dst.copyWithin(pos, pos - offset, end - offset);
+      return end;
+    }
+    if (offset === 1) {
+      dst.fill(dst[pos - 1]!, pos, end);
+      return end;
+    }
+  }
+  for (; pos < end; pos++) dst[pos] = dst[pos - offset]!;
+  return end;
+}
+
+/** Writes a delta match of `length` bytes (§4.6); returns the new position. */
+function copyDeltaMatch(
+  dst: Uint8Array,
+  pos: number,
+  deltaOffset: number,
+  span: number,
+  length: number,
+): number {
+  const end = pos + length;
+  for (; pos < end; pos++) {
+    dst[pos] = dst[pos - deltaOffset]! + dst[pos - span]! - dst[pos - deltaOffset - span]!;
+  }
+  return end;
 }
 
 /**

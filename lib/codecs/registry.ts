@@ -3,6 +3,7 @@
 import type { ChunkCompressor, ChunkDecompressor, CompressionType } from "./codec.ts";
 import { XpressCompressor } from "./xpress_compress.ts";
 import { LzxCompressor } from "./lzx_compress.ts";
+import { LzmsCompressor } from "./lzms_compress.ts";
 import { XpressDecompressor } from "./xpress_decompress.ts";
 import { LzxDecompressor } from "./lzx_decompress.ts";
 import { LzmsDecompressor } from "./lzms_decompress.ts";
@@ -80,6 +81,6 @@ export function createCompressor(
     case "lzx":
       return new LzxCompressor({ chunkSize, ...options });
     case "lzms":
-      throw new RangeError("LZMS compression is not available yet");
+      return new LzmsCompressor(options);
   }
 }

@@ -85,6 +85,7 @@ const WARNING_TEXT: Record<WarningCode, string> = {
   "low-precision-times":
     "Set times of {n} entries to the millisecond only (run with --allow-ffi for 100 ns)",
   "write-in-progress": "{e}",
+  "unreadable": "Skipped {n} unreadable entries (first: {e})",
 };
 
 /**

@@ -119,34 +119,107 @@ export function setFileTimes(path: string, accessTime: bigint, writeTime: bigint
   Deno.utimeSync(path, toDate(access), toDate(write));
 }
 
-/** Access and modification times of a path as FILETIMEs (lstat semantics). */
-export function getFileTimes(path: string): { accessTime: bigint; writeTime: bigint } {
+/** What capture needs to know about a path (lstat semantics), with times as FILETIMEs. */
+export interface PreciseStat {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly nlink: number;
+  readonly ino: bigint;
+  readonly dev: bigint;
+  readonly rdev: number;
+  readonly size: number;
+  readonly blocks: number;
+  readonly accessTime: bigint;
+  readonly writeTime: bigint;
+}
+
+const STATX_OFFSETS = {
+  nlink: 16,
+  uid: 20,
+  gid: 24,
+  mode: 28,
+  ino: 32,
+  size: 40,
+  blocks: 48,
+  rdevMajor: 128,
+  rdevMinor: 132,
+  devMajor: 136,
+  devMinor: 140,
+} as const;
+
+const statxBuffer = new Uint8Array(STATX_SIZE);
+
+/**
+ * lstat with 100-ns times (statx through FFI when granted, else Deno.lstat at milliseconds).
+ *
+ * @throws {Error} The OS error (e.g. Deno.errors.NotFound) when the path cannot be read.
+ */
+export function preciseLstat(path: string): PreciseStat {
   const lib = loadLibc();
   if (lib) {
-    const buffer = new Uint8Array(STATX_SIZE);
     const rc = lib.symbols.statx(
       AT_FDCWD,
       cString(path),
       AT_SYMLINK_NOFOLLOW,
       STATX_BASIC_STATS,
-      buffer,
+      statxBuffer,
     );
     if (rc === 0) {
-      const view = new DataView(buffer.buffer);
-      const read = (offset: number): UnixTime => ({
-        seconds: view.getBigInt64(offset, true),
-        nanoseconds: view.getUint32(offset + 8, true),
-      });
+      const view = new DataView(statxBuffer.buffer);
+      const time = (offset: number) =>
+        unixToFiletime({
+          seconds: view.getBigInt64(offset, true),
+          nanoseconds: view.getUint32(offset + 8, true),
+        });
+      const o = STATX_OFFSETS;
       return {
-        accessTime: unixToFiletime(read(STATX_ATIME_OFFSET)),
-        writeTime: unixToFiletime(read(STATX_MTIME_OFFSET)),
+        mode: view.getUint16(o.mode, true),
+        uid: view.getUint32(o.uid, true),
+        gid: view.getUint32(o.gid, true),
+        nlink: view.getUint32(o.nlink, true),
+        ino: view.getBigUint64(o.ino, true),
+        dev: (BigInt(view.getUint32(o.devMajor, true)) << 32n) |
+          BigInt(view.getUint32(o.devMinor, true)),
+        rdev: ((view.getUint32(o.rdevMajor, true) & 0xfff) << 8) |
+          (view.getUint32(o.rdevMinor, true) & 0xff) |
+          ((view.getUint32(o.rdevMinor, true) & ~0xff) << 12),
+        size: Number(view.getBigUint64(o.size, true)),
+        blocks: Number(view.getBigUint64(o.blocks, true)),
+        accessTime: time(STATX_ATIME_OFFSET),
+        writeTime: time(STATX_MTIME_OFFSET),
       };
     }
   }
   const info = Deno.lstatSync(path);
-  const fromDate = (d: Date | null) => {
-    const ms = BigInt(d?.getTime() ?? 0);
-    return unixToFiletime({ seconds: ms / 1000n, nanoseconds: Number(ms % 1000n) * 1e6 });
+  return {
+    mode: info.mode ?? 0,
+    uid: info.uid ?? 0,
+    gid: info.gid ?? 0,
+    nlink: info.nlink ?? 1,
+    ino: BigInt(info.ino ?? 0),
+    dev: BigInt(info.dev ?? 0),
+    rdev: info.rdev ?? 0,
+    size: info.size,
+    blocks: info.blocks ?? 0,
+    accessTime: dateToFiletime(info.atime),
+    writeTime: dateToFiletime(info.mtime),
   };
-  return { accessTime: fromDate(info.atime), writeTime: fromDate(info.mtime) };
+}
+
+function dateToFiletime(date: Date | null): bigint {
+  const ms = BigInt(date?.getTime() ?? 0);
+  let seconds = ms / 1000n;
+  let rest = ms % 1000n;
+  if (rest < 0n) {
+    rest += 1000n;
+    seconds -= 1n;
+  }
+  return unixToFiletime({ seconds, nanoseconds: Number(rest) * 1e6 });
+}
+
+/** Access and modification times of a path as FILETIMEs (lstat semantics). */
+export function getFileTimes(path: string): { accessTime: bigint; writeTime: bigint } {
+  const { accessTime, writeTime } = preciseLstat(path);
+  return { accessTime, writeTime };
 }

@@ -150,6 +150,17 @@ export class Wim implements AsyncDisposable {
     return this.header.bootIndex <= this.imageCount ? this.header.bootIndex : 0;
   }
 
+  /** Size of the opened file (part 1 when split). */
+  get fileSize(): number {
+    return this.#parts[0]!.source.size;
+  }
+
+  /** The raw blob table of the opened file (for writers that keep it). */
+  readBlobTableBytes(): Promise<Uint8Array> {
+    const part = this.#parts[0]!;
+    return readUncompressed(part, part.header.blobTable, "blob table", Limits.MAX_BLOB_TABLE_BYTES);
+  }
+
   /** XML information of every image, in index order. */
   images(): ImageXmlInfo[] {
     return this.xml.images();

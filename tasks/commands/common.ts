@@ -68,6 +68,12 @@ export function progressReporter(label: string, output: Output, options: CommonO
           done: event.doneFiles,
           total: event.totalFiles,
         });
+      } else if (event.type === "scan") {
+        bar.status(
+          `${event.files} files, ${event.directories} directories, ${
+            (event.bytes / 1048576).toFixed(1)
+          } MiB`,
+        );
       } else bar.update(event.doneBytes, event.totalBytes);
     },
     finish() {

@@ -60,6 +60,20 @@ export class ProgressBar {
     this.#write(`\r${this.render(done, total, now - this.#start, files)}\x1b[K`);
   }
 
+  /** Shows free text instead of a bar (e.g. counts while scanning), throttled like update(). */
+  status(text: string): void {
+    if (!this.#enabled) return;
+    const now = this.#now();
+    if (now - this.#lastDraw < MIN_REDRAW_MS) return;
+    this.#lastDraw = now;
+    this.#drawn = true;
+    this.#write(
+      `\r${this.#label} ${
+        text.slice(0, Math.max(0, this.#columns - this.#label.length - 2))
+      }\x1b[K`,
+    );
+  }
+
   /** Ends the line if anything was drawn. */
   finish(): void {
     if (this.#enabled && this.#drawn) this.#write("\n");
