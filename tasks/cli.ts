@@ -11,6 +11,7 @@ import { registerInfo } from "./commands/info.ts";
 import { registerDir } from "./commands/dir.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerVerify } from "./commands/verify.ts";
+import { registerCapture } from "./commands/capture.ts";
 import { ExitCode, exitCodeFor, renderError } from "./ui/errors.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
@@ -29,6 +30,7 @@ export function buildProgram(output: Output): Command {
   registerDir(program, output);
   registerApply(program, output);
   registerVerify(program, output);
+  registerCapture(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),

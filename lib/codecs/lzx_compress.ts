@@ -68,9 +68,9 @@ export const LZX_DEFAULT_LEVEL = 50;
 
 /** Largest block the compressor writes; chunks above this size get several blocks. */
 const MAX_BLOCK_SIZE = 65536;
-/** Hash bits of the binary-tree roots (3-byte prefixes). */
-const TREE_HASH_BITS = 16;
-const TREE_HASH_SHIFT = 32 - TREE_HASH_BITS;
+/** Hash bits of the 3-byte table. */
+const HASH3_BITS = 16;
+const HASH3_SHIFT = 32 - HASH3_BITS;
 const HASH_MULTIPLIER = 0x9e3779b1 | 0;
 /** Hash bits of the hash-chain heads (4-byte prefixes). */
 const CHAIN_HASH_BITS = 16;
@@ -141,10 +141,8 @@ export class LzxCompressor implements ChunkCompressor {
   readonly #prev: Int32Array;
   /** Latest position of each 2-byte prefix. */
   readonly #head2 = new Int32Array(1 << 16);
-  /** Binary-tree root for each 3-byte hash. */
-  readonly #head3 = new Int32Array(1 << TREE_HASH_BITS);
-  /** `children[2p]` / `children[2p + 1]`: the smaller / greater subtree of position p. */
-  readonly #children: Int32Array;
+  /** Latest position of each 3-byte hash. */
+  readonly #head3 = new Int32Array(1 << HASH3_BITS);
   /** Matches of the current block, packed; grows when a block needs more room. */
   #matchCache: Uint32Array;
   /** Index in the match cache of each block position's first match (one extra at the end). */
@@ -219,13 +217,15 @@ export class LzxCompressor implements ChunkCompressor {
     this.#mainSymbolCount = lzxMainSymbolCount(this.#windowOrder);
     this.#maxOffset = chunkSize - 3;
     this.#maxBlockSize = Math.min(chunkSize, MAX_BLOCK_SIZE);
-    this.#maxDepth = Math.max(2, Math.min(Math.floor((24 * level) / 50), 1024));
-    this.#niceLength = Math.max(8, Math.min(Math.floor((48 * level) / 50), LZX_MAX_MATCH_LEN));
-    this.#passes = level < 35 ? 1 : level < 70 ? 2 : level < 100 ? 3 : 4;
+    this.#maxDepth = Math.max(4, Math.min(Math.floor((16 * level) / 50), 1024));
+    this.#niceLength = Math.max(
+      12,
+      Math.min(Math.floor((24 * level) / 50), LZX_MAX_MATCH_LEN),
+    );
+    this.#passes = level < 60 ? 1 : level < 90 ? 2 : 3;
 
     const blockSize = this.#maxBlockSize;
     this.#data = new Uint8Array(chunkSize + 8);
-    this.#children = new Int32Array(2 * chunkSize);
     this.#words = new Int32Array(chunkSize + 8);
     this.#prev = new Int32Array(chunkSize);
     this.#matchCache = new Uint32Array(blockSize * 4 + 4096);
@@ -307,91 +307,12 @@ export class LzxCompressor implements ChunkCompressor {
   }
 
   /**
-   * Inserts positions `blockStart..blockEnd - 1` into the binary trees and caches, for each, the
-   * matches found on the way: strictly longer with each entry, offsets at most the window − 3.
+   * Caches, for each position of the block, its matches of strictly increasing length: the
+   * latest position with the same 2 bytes (if near), the latest with the same 3-byte hash, then
+   * a walk of the chain of positions with the same 4-byte hash (offsets at most window − 3).
+   * Returns the number of cache entries used.
    */
   #findMatches(blockStart: number, blockEnd: number, n: number): number {
-    const data = this.#data;
-    const head2 = this.#head2;
-    const head3 = this.#head3;
-    const children = this.#children;
-    const matchStart = this.#matchStart;
-    const maxOffset = this.#maxOffset;
-    const maxDepth = this.#maxDepth;
-    const niceLength = this.#niceLength;
-    const blockSize = blockEnd - blockStart;
-    let cache = this.#matchCache;
-    let w = 0;
-    for (let p = blockStart; p < blockEnd; p++) {
-      matchStart[p - blockStart] = w;
-      if (w + maxDepth + 2 > cache.length) {
-        const bigger = new Uint32Array(cache.length * 2);
-        bigger.set(cache);
-        cache = bigger;
-        this.#matchCache = cache;
-      }
-      const remaining = n - p;
-      if (remaining < 2) continue;
-      const key2 = data[p]! | (data[p + 1]! << 8);
-      const cand2 = head2[key2]!;
-      head2[key2] = p;
-      let best = 1;
-      if (cand2 !== NIL && p - cand2 <= maxOffset) {
-        cache[w++] = (2 << MATCH_LENGTH_SHIFT) | (p - cand2);
-        best = 2;
-      }
-      if (remaining < 3) continue;
-      const maxLen = remaining < LZX_MAX_MATCH_LEN ? remaining : LZX_MAX_MATCH_LEN;
-      const nice = niceLength < maxLen ? niceLength : maxLen;
-      const h =
-        Math.imul((data[p]! << 16) | (data[p + 1]! << 8) | data[p + 2]!, HASH_MULTIPLIER) >>>
-        TREE_HASH_SHIFT;
-      let cur = head3[h]!;
-      head3[h] = p;
-      let ptrSmaller = 2 * p;
-      let ptrGreater = 2 * p + 1;
-      let lenSmaller = 0;
-      let lenGreater = 0;
-      let depth = maxDepth;
-      for (;;) {
-        if (cur === NIL || depth-- === 0 || p - cur > maxOffset) {
-          children[ptrSmaller] = NIL;
-          children[ptrGreater] = NIL;
-          break;
-        }
-        let len = lenSmaller < lenGreater ? lenSmaller : lenGreater;
-        while (len < maxLen && data[cur + len] === data[p + len]) len++;
-        if (len > best) {
-          best = len;
-          cache[w++] = (len << MATCH_LENGTH_SHIFT) | (p - cur);
-          if (len >= nice) {
-            // The new node replaces `cur`, whose order against it is unknown past this length.
-            children[ptrSmaller] = children[2 * cur]!;
-            children[ptrGreater] = children[2 * cur + 1]!;
-            break;
-          }
-        }
-        if (data[cur + len]! < data[p + len]!) {
-          children[ptrSmaller] = cur;
-          ptrSmaller = 2 * cur + 1;
-          cur = children[ptrSmaller]!;
-          lenSmaller = len;
-        } else {
-          children[ptrGreater] = cur;
-          ptrGreater = 2 * cur;
-          cur = children[ptrGreater]!;
-          lenGreater = len;
-        }
-      }
-    }
-    return w;
-  }
-
-  /**
-   * Hash-chain variant of {@linkcode #findMatches}: the latest position of each 2-byte prefix and
-   * of each 3-byte hash, then a chain of positions with the same 4-byte hash.
-   */
-  #findMatchesChains(blockStart: number, blockEnd: number, n: number): number {
     const words = this.#words;
     const head2 = this.#head2;
     const head3 = this.#head3;
@@ -424,7 +345,7 @@ export class LzxCompressor implements ChunkCompressor {
         best = 2;
       }
       if (remaining < 3) continue;
-      const h3 = Math.imul(word << 8, HASH_MULTIPLIER) >>> TREE_HASH_SHIFT;
+      const h3 = Math.imul(word << 8, HASH_MULTIPLIER) >>> HASH3_SHIFT;
       const cand3 = head3[h3]!;
       head3[h3] = p;
       if (cand3 !== NIL && p - cand3 <= maxOffset && ((words[cand3]! ^ word) & 0xffffff) === 0) {

@@ -162,6 +162,19 @@ export class WimXml {
     setChildText(this.#doc, parent, parts.at(-1)!, value);
   }
 
+  /** Adds another element at `path` under image `index` (for repeated ones like LANGUAGE). */
+  appendImageProperty(index: number, path: string, value: string): void {
+    let parent = this.#imageElement(index);
+    const parts = path.split("/");
+    for (const part of parts.slice(0, -1)) {
+      parent = childElement(parent, part) ??
+        parent.appendChild(this.#doc.createElement(part)) as unknown as Element;
+    }
+    const element = this.#doc.createElement(parts.at(-1)!);
+    element.appendChild(this.#doc.createTextNode(value));
+    parent.appendChild(element);
+  }
+
   /** Sets a FILETIME element (HIGHPART/LOWPART) under image `index`. */
   setImageTime(index: number, element: string, filetime: bigint): void {
     const hex = (n: bigint) => "0x" + n.toString(16).toUpperCase().padStart(8, "0");

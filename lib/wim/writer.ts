@@ -24,6 +24,7 @@ import { compressionFlag, serializeHeader, type WimHeader } from "../format/head
 import { type BlobTableEntry, parseBlobTable, serializeBlobTable } from "../format/blob_table.ts";
 import { EMPTY_RESOURCE, type ResourceHeader } from "../format/resource_header.ts";
 import { WimXml } from "../format/xml_info.ts";
+import { toHex } from "../format/bytes.ts";
 import { FileSink } from "../io/file_sink.ts";
 import type { OperationOptions } from "../progress.ts";
 import { type BlobToWrite, hashSource, writeBlobs, writeSolidResource } from "./blob_writer.ts";
@@ -54,8 +55,9 @@ export interface ImageToWrite {
   readonly description?: string;
   /** FLAGS (edition id). */
   readonly flags?: string;
-  /** Other elements under IMAGE, by path (e.g. "WINDOWS/ARCH" or "DISPLAYNAME"). */
-  readonly properties?: Readonly<Record<string, string>>;
+  /** Other elements under IMAGE in order, as [path, value] (e.g. ["WINDOWS/ARCH", "9"]); a path
+   * given twice makes two elements. */
+  readonly properties?: readonly (readonly [string, string])[];
 }
 
 /** How to write. */
@@ -485,15 +487,13 @@ function fillImageXml(xml: WimXml, index: number, image: ImageToWrite): void {
   const now = BigInt(Date.now()) * 10000n + 116444736000000000n;
   xml.setImageTime(index, "CREATIONTIME", now);
   xml.setImageTime(index, "LASTMODIFICATIONTIME", now);
-  for (const [key, value] of Object.entries(image.properties ?? {})) {
-    xml.setImageProperty(index, key, value);
+  const seen = new Set<string>();
+  for (const [path, value] of image.properties ?? []) {
+    if (path === "FLAGS" && image.flags) continue;
+    if (seen.has(path)) xml.appendImageProperty(index, path, value);
+    else xml.setImageProperty(index, path, value);
+    seen.add(path);
   }
   if (image.flags) xml.setImageProperty(index, "FLAGS", image.flags);
   if (image.description) xml.setImageProperty(index, "DESCRIPTION", image.description);
-}
-
-function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
-  return out;
 }
