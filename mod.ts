@@ -32,10 +32,14 @@ export { LzmsCompressor } from "./lib/codecs/lzms_compress.ts";
 export { LzxDecompressor } from "./lib/codecs/lzx_decompress.ts";
 export { LzmsDecompressor } from "./lib/codecs/lzms_decompress.ts";
 export {
+  LzmsCompressionStream,
   LzmsDecompressionStream,
+  LzxCompressionStream,
   LzxDecompressionStream,
+  XpressCompressionStream,
   XpressDecompressionStream,
 } from "./lib/codecs/streams.ts";
+export type { CompressionStreamOptions } from "./lib/codecs/streams.ts";
 export { InlineChunkPool, WorkerChunkPool } from "./lib/codecs/chunk_pool.ts";
 export type { ChunkPool } from "./lib/codecs/chunk_pool.ts";
 export { FileAttribute, WIM_HEADER_SIZE } from "./lib/format/constants.ts";

@@ -9,30 +9,36 @@
  * writer stores it raw. Chunks up to 32 KiB are one block; larger chunks (64 KiB … 2 MiB windows)
  * are cut into blocks of {@linkcode MAX_BLOCK_SIZE} bytes.
  *
- * Match finding: binary trees keyed by a hash of 3 bytes (each node orders the earlier positions
- * with that hash by the bytes that follow, so one walk yields matches of strictly increasing
- * length), searched to a depth and a "nice" length that grow with the level, plus a one-entry
- * table of the latest position of each 2-byte prefix for length-2 matches. Matches are found once
- * per block and cached for every position.
+ * Match finding: hash chains. For each position the cache gets the latest earlier position with
+ * the same 2 bytes (only within {@linkcode MAX_LENGTH2_OFFSET}), the latest with the same 3-byte
+ * hash, then every strictly longer match met while walking the chain of positions with the same
+ * 4-byte hash, to a depth and a "nice" length that grow with the level. A binary-tree finder
+ * (wimlib's choice) was tried first: 1.7% smaller output at depth 24 but about 60% slower per
+ * position here, which the time budget could not afford. Matches are found once per block.
  *
- * Parsing (levels are wimlib's scale, default 50):
- * - every level: a near-optimal parse. A forward minimum-cost search over the block, with costs
- *   in bits from Huffman code lengths, considers at each position a literal, every length of the
- *   three repeat-offset matches (the repeat state R0–R2 is carried along the cheapest path to
- *   each position) and every length of each cached match, with the cheapest (smallest) offset for
- *   each length. A match of the nice length or more ends the search window and is taken as is.
- *   The first costs come from a greedy parse over the cached matches; each further pass re-prices
- *   with the code lengths of the previous pass' result.
- * - passes: 1 below level 35, 2 from 35, 3 from 70, 4 from 100; search depth 24·L/50 and nice
- *   length 48·L/50 (wimlib's formulas).
+ * Parsing, at every level: a near-optimal parse. A forward minimum-cost search over the block,
+ * with costs in bits from Huffman code lengths, considers at each position a literal, every
+ * length of the three repeat-offset matches (R0–R2 are carried along the cheapest path to each
+ * position) and every length of each cached match at the smallest offset reaching it. A match of
+ * the nice length or more ends the search window and is taken as is. The first costs come from a
+ * greedy parse over the cached matches; each further pass re-prices with the previous result's
+ * code lengths. Levels below 60 run one pass, plus a second one for blocks whose first parse
+ * averages more than {@linkcode EXTRA_PASS_BYTES_PER_ITEM} bytes per item (the greedy prices are
+ * far off there: 4% larger than wimlib on a 15%-compressible slice of the Deno binary, 0.2% with
+ * the second pass); 60–89 run two passes, 90 and up three. Search depth is 12·L/50 (at least 4),
+ * nice length 24·L/50 (at least 12); there is no lazy parser.
  *
- * Measured on this machine (2-core EPYC VM, Deno 2.9), 288 chunks of 32 KiB from 12 Wine PE DLLs,
- * single thread, wimlib 1.13.6 via FFI as the baseline (wimlib level 50 = 3,676,116 bytes,
- * 3.74 ms per chunk):
+ * Measured (2-core EPYC VM shared with other jobs, Deno 2.9.6; CPU time, single thread, each
+ * chunk alternating with wimlib 1.13.6 through FFI), 288 chunks of 32 KiB from 12 Wine x86-64 PE
+ * DLLs, against wimlib's default level 50 (3,676,116 bytes, about 2.6 ms per chunk):
  *
- * | level | size vs wimlib L50 | time per chunk vs wimlib L50 |
- * |---|---|---|
- * | (filled in below from measurements) | | |
+ * | level | passes | size vs wimlib L50 | time vs wimlib L50 |
+ * |---|---|---|---|
+ * | 20 | 1 (+1) | 1.028 | 1.14 |
+ * | 50 (default) | 1 (+1) | 1.017 | 1.45 |
+ * | 100 | 3 | 1.006 | 3.1 |
+ *
+ * (wimlib's own lazy level 20 is 1.033 at 0.16; our level 20 is far slower than that.)
  */
 
 import type { ChunkCompressor } from "./codec.ts";
@@ -85,6 +91,8 @@ const MATCH_OFFSET_MASK = (1 << MATCH_LENGTH_SHIFT) - 1;
  * much as two literals.
  */
 const MAX_LENGTH2_OFFSET = 1024;
+/** A one-pass level parses a block twice when its first parse averages more bytes per item. */
+const EXTRA_PASS_BYTES_PER_ITEM = 5;
 /** Cost in bits given to a symbol that the previous pass did not use. */
 const UNUSED_SYMBOL_COST = 15;
 /** Larger than any path cost. */
@@ -217,7 +225,7 @@ export class LzxCompressor implements ChunkCompressor {
     this.#mainSymbolCount = lzxMainSymbolCount(this.#windowOrder);
     this.#maxOffset = chunkSize - 3;
     this.#maxBlockSize = Math.min(chunkSize, MAX_BLOCK_SIZE);
-    this.#maxDepth = Math.max(4, Math.min(Math.floor((16 * level) / 50), 1024));
+    this.#maxDepth = Math.max(4, Math.min(Math.floor((12 * level) / 50), 1024));
     this.#niceLength = Math.max(
       12,
       Math.min(Math.floor((24 * level) / 50), LZX_MAX_MATCH_LEN),
@@ -282,16 +290,21 @@ export class LzxCompressor implements ChunkCompressor {
       const blockEnd = Math.min(n, blockStart + this.#maxBlockSize);
       // Returning the cache size, not storing it at the end of the search, keeps V8 from
       // deoptimizing the search (compiled mid-loop) on a store it has no feedback for.
-      this.#matchStart[blockEnd - blockStart] = (globalThis as unknown as { BT?: boolean }).BT
-        ? this.#findMatches(blockStart, blockEnd, n)
-        : this.#findMatchesChains(blockStart, blockEnd, n);
+      this.#matchStart[blockEnd - blockStart] = this.#findMatches(blockStart, blockEnd, n);
       let itemCount = this.#parseGreedy(blockStart, blockEnd);
+      const blockSize = blockEnd - blockStart;
       for (let pass = 0; pass < this.#passes; pass++) {
         this.#countFrequencies(itemCount);
         this.#setCosts();
         itemCount = this.#parseOptimal(blockStart, blockEnd);
+        // Greedy statistics misprice highly compressible blocks, and those parse fast: give
+        // them a second pass.
+        if (pass === 0 && this.#passes === 1 && itemCount * EXTRA_PASS_BYTES_PER_ITEM < blockSize) {
+          this.#countFrequencies(itemCount);
+          this.#setCosts();
+          itemCount = this.#parseOptimal(blockStart, blockEnd);
+        }
       }
-      const blockSize = blockEnd - blockStart;
       this.#r0 = this.#rep0[blockSize]!;
       this.#r1 = this.#rep1[blockSize]!;
       this.#r2 = this.#rep2[blockSize]!;
@@ -322,7 +335,6 @@ export class LzxCompressor implements ChunkCompressor {
     const maxOffset = this.#maxOffset;
     const maxDepth = this.#maxDepth;
     const niceLength = this.#niceLength;
-    const blockSize = blockEnd - blockStart;
     let cache = this.#matchCache;
     let w = 0;
     for (let p = blockStart; p < blockEnd; p++) {
@@ -398,8 +410,6 @@ export class LzxCompressor implements ChunkCompressor {
     const itemLength = this.#itemLength;
     const itemValue = this.#itemValue;
     let r0 = this.#r0;
-    let r1 = this.#r1;
-    let r2 = this.#r2;
     let count = 0;
     let p = blockStart;
     while (p < blockEnd) {
@@ -423,8 +433,6 @@ export class LzxCompressor implements ChunkCompressor {
       } else if (len >= 3 || (len === 2 && offset < 64)) {
         itemLength[count] = len;
         itemValue[count++] = offset + LZX_OFFSET_ADJUSTMENT;
-        r2 = r1;
-        r1 = r0;
         r0 = offset;
         p += len;
       } else {

@@ -1,14 +1,18 @@
 /**
- * `DecompressionStream`-shaped classes for XPRESS, LZX and LZMS over the framing of
- * {@link ./framing.ts}: `new LzxDecompressionStream()` has `readable` and `writable` and works
- * with `pipeThrough` like the built-in `DecompressionStream`. Corrupt input errors the readable
- * side with a {@linkcode CodecError} (the built-in reports a `TypeError`).
+ * `CompressionStream`- and `DecompressionStream`-shaped classes for XPRESS, LZX and LZMS over the
+ * framing of {@link ./framing.ts}: `new LzxCompressionStream()` has `readable` and `writable` and
+ * works with `pipeThrough` like the built-in classes. Compression runs on a {@linkcode ChunkPool}
+ * (inline unless one is given) with several batches in flight, output in order, identical for any
+ * pool. Corrupt input errors the readable side with a {@linkcode CodecError} (the built-in
+ * reports a `TypeError`).
  */
 
 import { CodecError } from "../errors.ts";
 import { FRAME_HEADER_SIZE, STREAM_HEADER_SIZE } from "./framing.ts";
 import { type ChunkCodec, createDecompressor } from "./registry.ts";
 import type { ChunkDecompressor } from "./codec.ts";
+import { type ChunkPool, InlineChunkPool } from "./chunk_pool.ts";
+import type { EncodedChunks } from "./chunk_job.ts";
 
 /** Largest chunk size a stream header may announce. */
 const MAX_STREAM_CHUNK_SIZE = 1 << 30;
@@ -149,5 +153,123 @@ export class LzxDecompressionStream extends ChunkedDecompressionStream {
 export class LzmsDecompressionStream extends ChunkedDecompressionStream {
   constructor() {
     super("lzms");
+  }
+}
+
+/** Options of the compression streams. */
+export interface CompressionStreamOptions {
+  /** Uncompressed chunk size (default 32768; LZX's window follows it). */
+  chunkSize?: number;
+  /** Compression level, wimlib's scale (0 or absent = default). */
+  level?: number;
+  /** Where chunks are compressed (default: inline on this thread). */
+  pool?: ChunkPool;
+}
+
+/** Chunks collected into one pool job. */
+const STREAM_JOB_BYTES = 1 << 20;
+
+/** The generic framed compression stream; the public classes choose the codec. */
+class ChunkedCompressionStream {
+  /** Framed compressed bytes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Uncompressed bytes. */
+  readonly writable: WritableStream<Uint8Array>;
+
+  constructor(codec: ChunkCodec, options: CompressionStreamOptions = {}) {
+    const chunkSize = options.chunkSize ?? 32768;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1 || (chunkSize & (chunkSize - 1))) {
+      throw new RangeError(`chunk size ${chunkSize} is not a power of two`);
+    }
+    const pool = options.pool ?? new InlineChunkPool();
+    const level = options.level ?? 0;
+    const jobBytes = Math.max(STREAM_JOB_BYTES, chunkSize);
+    let buffer = new Uint8Array(jobBytes);
+    let used = 0;
+    const queue: { sizes: Uint32Array; result: Promise<EncodedChunks> }[] = [];
+    const emit = async (controller: TransformStreamDefaultController<Uint8Array>) => {
+      const { sizes, result } = queue.shift()!;
+      const { output, storedSizes } = await result;
+      let pos = 0;
+      for (let i = 0; i < sizes.length; i++) {
+        const frame = new Uint8Array(8 + storedSizes[i]!);
+        const view = new DataView(frame.buffer);
+        view.setUint32(0, sizes[i]!, true);
+        view.setUint32(4, storedSizes[i]!, true);
+        frame.set(output.subarray(pos, pos + storedSizes[i]!), 8);
+        pos += storedSizes[i]!;
+        controller.enqueue(frame);
+      }
+    };
+    const submit = async (controller: TransformStreamDefaultController<Uint8Array>) => {
+      if (used === 0) return;
+      const count = Math.ceil(used / chunkSize);
+      const sizes = Uint32Array.from(
+        { length: count },
+        (_, i) => Math.min(chunkSize, used - i * chunkSize),
+      );
+      const input = buffer.subarray(0, used);
+      queue.push({ sizes, result: pool.encode({ codec, chunkSize, level, input, sizes }) });
+      buffer = new Uint8Array(jobBytes);
+      used = 0;
+      while (queue.length >= pool.concurrency * 2) await emit(controller);
+    };
+    const transform = new TransformStream<Uint8Array, Uint8Array>({
+      start(controller) {
+        const header = new Uint8Array(STREAM_HEADER_SIZE);
+        new DataView(header.buffer).setUint32(0, chunkSize, true);
+        controller.enqueue(header);
+      },
+      async transform(bytes, controller) {
+        let pos = 0;
+        while (pos < bytes.length) {
+          const take = Math.min(bytes.length - pos, buffer.length - used);
+          buffer.set(bytes.subarray(pos, pos + take), used);
+          used += take;
+          pos += take;
+          if (used === buffer.length) await submit(controller);
+        }
+      },
+      async flush(controller) {
+        await submit(controller);
+        while (queue.length > 0) await emit(controller);
+      },
+    });
+    this.readable = transform.readable;
+    this.writable = transform.writable;
+  }
+}
+
+/**
+ * Compresses bytes with XPRESS into the framing of framing.ts; pairs with
+ * {@linkcode XpressDecompressionStream}.
+ *
+ * @example
+ * ```ts
+ * import { XpressCompressionStream, XpressDecompressionStream } from "@wimkit/wimkit";
+ * const text = "hello hello hello hello hello";
+ * const round = ReadableStream.from([new TextEncoder().encode(text)])
+ *   .pipeThrough(new XpressCompressionStream())
+ *   .pipeThrough(new XpressDecompressionStream());
+ * console.assert(await new Response(round).text() === text);
+ * ```
+ */
+export class XpressCompressionStream extends ChunkedCompressionStream {
+  constructor(options: CompressionStreamOptions = {}) {
+    super("xpress", options);
+  }
+}
+
+/** Compresses bytes with LZX (see {@linkcode XpressCompressionStream}). */
+export class LzxCompressionStream extends ChunkedCompressionStream {
+  constructor(options: CompressionStreamOptions = {}) {
+    super("lzx", options);
+  }
+}
+
+/** Compresses bytes with LZMS (see {@linkcode XpressCompressionStream}). */
+export class LzmsCompressionStream extends ChunkedCompressionStream {
+  constructor(options: CompressionStreamOptions = {}) {
+    super("lzms", options);
   }
 }

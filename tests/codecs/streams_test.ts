@@ -6,11 +6,20 @@
 import assert from "node:assert/strict";
 import {
   CodecError,
+  LzmsCompressionStream,
   LzmsDecompressionStream,
+  LzxCompressionStream,
   LzxDecompressionStream,
+  WorkerChunkPool,
+  XpressCompressionStream,
   XpressDecompressionStream,
 } from "@wimkit/wimkit";
-import { hasLibwim, type LibwimCodec, libwimCompress } from "../support/libwim.ts";
+import {
+  hasLibwim,
+  type LibwimCodec,
+  libwimCompress,
+  libwimDecompress,
+} from "../support/libwim.ts";
 import { makeBytes } from "../support/trees.ts";
 
 const CHUNK = 32768;
@@ -88,6 +97,52 @@ for (const codec of ["xpress", "lzx", "lzms"] as const) {
       corrupt[4] = 0xff; // first frame's uncompressed size becomes larger than the chunk size
       corrupt[5] = 0xff;
       await assert.rejects(decode(codec, [corrupt]), CodecError);
+    },
+  });
+}
+
+const COMPRESSORS = {
+  xpress: XpressCompressionStream,
+  lzx: LzxCompressionStream,
+  lzms: LzmsCompressionStream,
+} as const;
+
+/** Splits framed bytes into [uncompressed size, stored bytes] frames. */
+function frames(framed: Uint8Array): [number, Uint8Array][] {
+  const view = new DataView(framed.buffer, framed.byteOffset, framed.byteLength);
+  const out: [number, Uint8Array][] = [];
+  for (let pos = 4; pos < framed.length;) {
+    const size = view.getUint32(pos, true);
+    const stored = view.getUint32(pos + 4, true);
+    out.push([size, framed.subarray(pos + 8, pos + 8 + stored)]);
+    pos += 8 + stored;
+  }
+  return out;
+}
+
+for (const codec of ["xpress", "lzx", "lzms"] as const) {
+  Deno.test({
+    name: `${
+      COMPRESSORS[codec].name
+    } output is the same for 1 and 2 workers and decodes with wimkit and wimlib`,
+    ignore: !hasLibwim(),
+    async fn() {
+      const compress = async (pool?: WorkerChunkPool) => {
+        const stream = ReadableStream.from(split(DATA, [7000, 13])).pipeThrough(
+          new COMPRESSORS[codec](pool ? { pool } : {}),
+        );
+        return new Uint8Array(await new Response(stream).arrayBuffer());
+      };
+      const inline = await compress();
+      using one = new WorkerChunkPool(1);
+      using two = new WorkerChunkPool(2);
+      assert.deepEqual(await compress(one), inline);
+      assert.deepEqual(await compress(two), inline);
+      assert.deepEqual(await decode(codec, [inline]), DATA);
+      const parts = frames(inline).map(([size, stored]) =>
+        stored.length === size ? stored : libwimDecompress(codec, stored, size, CHUNK)!
+      );
+      assert.deepEqual(new Uint8Array(parts.flatMap((p) => [...p])), DATA);
     },
   });
 }

@@ -68,9 +68,14 @@ Deno.test({
     const wim = `${work.path}/out.wim`;
     await wimlib("capture", `${work.path}/small`, wim, "first", "--compress=lzx");
     for (let round = 0; round < ROUNDS; round++) {
+      // New content each round, so every append has data to compress and write.
+      await Deno.writeFile(
+        `${work.path}/src/round.bin`,
+        makeBytes("x86", 24_000_000, 1000 + round),
+      );
       await runAndKill(
         ["append", `${work.path}/src`, wim, `round ${round}`],
-        150 + Math.random() * 2500,
+        150 + Math.random() * 1500,
       );
       await wimlib("verify", wim);
       const info = await wimlib("info", wim);

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import {
+  createWim,
+  InlineChunkPool,
+  scanTree,
+  verifyWim,
+  Wim,
+  WorkerChunkPool,
+} from "@wimkit/wimkit";
+import { makeBytes, makeTree } from "../support/trees.ts";
+import { tempDir } from "../support/wimlib.ts";
+
+/** The file with the GUID and the XML (which holds capture times) blanked out. */
+async function comparable(path: string): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(path);
+  const view = new DataView(bytes.buffer);
+  bytes.fill(0, 24, 40);
+  const xmlOffset = Number(view.getBigUint64(0x50, true));
+  const xmlSize = Number(view.getBigUint64(0x48, true) & 0xffffffffffffffn);
+  bytes.fill(0, xmlOffset, xmlOffset + xmlSize);
+  return bytes;
+}
+
+Deno.test("createWim() writes the same bytes with 0, 1 and 2 workers", async () => {
+  await using work = await tempDir();
+  await Deno.mkdir(`${work.path}/src`);
+  await makeTree(`${work.path}/src`, { seed: 5 });
+  const root = (await scanTree(`${work.path}/src`)).root;
+  const outputs: Uint8Array[] = [];
+  for (
+    const [i, pool] of [new InlineChunkPool(), new WorkerChunkPool(1), new WorkerChunkPool(2)]
+      .entries()
+  ) {
+    using owned = pool;
+    await createWim(`${work.path}/${i}.wim`, [{ root, name: "x" }], {
+      compression: "lzx",
+      pool: owned,
+    });
+    outputs.push(await comparable(`${work.path}/${i}.wim`));
+  }
+  assert.deepEqual(outputs[1], outputs[0]);
+  assert.deepEqual(outputs[2], outputs[0]);
+});
+
+Deno.test("createWim() stores identical contents once and counts every reference", async () => {
+  await using work = await tempDir();
+  const src = `${work.path}/src`;
+  await Deno.mkdir(src);
+  const data = makeBytes("text", 50000, 1);
+  for (const name of ["a", "b", "c"]) await Deno.writeFile(`${src}/${name}.txt`, data);
+  await Deno.link(`${src}/a.txt`, `${src}/a_link.txt`);
+  await Deno.writeFile(`${src}/unique.bin`, makeBytes("random", 70000, 2));
+  await createWim(`${work.path}/out.wim`, [{ root: (await scanTree(src)).root, name: "x" }], {
+    compression: "xpress",
+  });
+  await using wim = await Wim.open(`${work.path}/out.wim`);
+  const blobs = wim.blobs();
+  assert.equal(blobs.length, 2);
+  const shared = blobs.find((b) => b.size === 50000)!;
+  assert.equal(shared.refCount, 4, "three copies and one extra hard-link name");
+  const random = blobs.find((b) => b.size === 70000)!;
+  assert.equal(
+    random.location.kind === "resource" && random.location.resource.flags,
+    0,
+    "incompressible data is stored raw",
+  );
+  await verifyWim(wim);
+});
+
+Deno.test("createWim() leaves nothing under the final name when it fails", async () => {
+  await using work = await tempDir();
+  const src = `${work.path}/src`;
+  await Deno.mkdir(src);
+  await Deno.writeTextFile(`${src}/a.txt`, "will vanish");
+  const root = (await scanTree(src)).root;
+  await Deno.remove(`${src}/a.txt`);
+  await assert.rejects(createWim(`${work.path}/out.wim`, [{ root, name: "x" }]));
+  const left = (await Array.fromAsync(Deno.readDir(work.path))).map((e) => e.name);
+  assert.deepEqual(left, ["src"]);
+});
