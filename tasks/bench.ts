@@ -1,8 +1,9 @@
 /**
- * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR]`: wimkit against wimlib-imagex on the
- * same data in one run. For each compression type, wimlib captures the corpus once; then both
- * tools apply it N times. Prints the median wall time, the time ratio (wimkit / wimlib) and the
- * peak RSS of each (GNU time's %M).
+ * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR] [--only=lzx,xpress] [--apply-only]`:
+ * wimkit against wimlib-imagex on the same data in one run. For each compression type both tools
+ * capture the corpus (once: captures are long), then both apply wimlib's WIM N times. Prints
+ * wall times and their ratio (wimkit / wimlib), WIM sizes and their ratio, and peak RSS (GNU
+ * time's %M).
  *
  * The default corpus is Windows PE binaries from Debian's libwine package (apt-get download +
  * dpkg -x, no install), cut to --size MB; --corpus=DIR uses any directory instead.
@@ -95,53 +96,98 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function benchApply(corpus: string, runs: number): Promise<string[]> {
+interface BenchCase {
+  name: string;
+  wimlibArgs: string[];
+  wimkitArgs: string[];
+}
+
+const CASES: BenchCase[] = [
+  { name: "xpress", wimlibArgs: ["--compress=xpress"], wimkitArgs: ["--compress=xpress"] },
+  { name: "lzx", wimlibArgs: ["--compress=lzx"], wimkitArgs: ["--compress=lzx"] },
+  { name: "lzms", wimlibArgs: ["--compress=lzms"], wimkitArgs: ["--compress=lzms"] },
+  { name: "lzms solid", wimlibArgs: ["--solid"], wimkitArgs: ["--solid"] },
+];
+
+function row(
+  job: string,
+  ours: Measurement[],
+  theirs: Measurement[],
+  sizes?: [number, number],
+): string {
+  const o = median(ours.map((m) => m.seconds));
+  const t = median(theirs.map((m) => m.seconds));
+  const peakOurs = Math.max(...ours.map((m) => m.peakKiB)) / 1024;
+  const peakTheirs = Math.max(...theirs.map((m) => m.peakKiB)) / 1024;
+  const size = sizes
+    ? ` ${(sizes[0] / 1048576).toFixed(1)} / ${(sizes[1] / 1048576).toFixed(1)} MiB | **${
+      (sizes[0] / sizes[1]).toFixed(3)
+    }x** |`
+    : " | |";
+  return `| ${job} | ${o.toFixed(2)} s | ${t.toFixed(2)} s | **${(o / t).toFixed(2)}x** |${size} ${
+    peakOurs.toFixed(0)
+  } / ${peakTheirs.toFixed(0)} MiB |`;
+}
+
+/** Captures with both tools (once each: captures are long), then applies wimlib's WIM N times. */
+async function benchCase(
+  corpus: string,
+  bench: BenchCase,
+  runs: number,
+  skipCapture: boolean,
+): Promise<string[]> {
   const rows: string[] = [];
-  const cases: [string, string[]][] = [
-    ["xpress", ["--compress=xpress"]],
-    ["lzx", ["--compress=lzx"]],
-    ["lzms", ["--compress=lzms"]],
-    ["lzms solid", ["--solid"]],
-  ];
-  for (const [name, args] of cases) {
-    const wim = `${WORK}${name.replace(" ", "_")}-${corpus.split("/").pop()}.wim`;
-    try {
-      await Deno.stat(wim);
-    } catch {
-      note(`bench: wimlib-imagex capture ${args.join(" ")} (once)`);
-      await sh("wimlib-imagex", ["capture", corpus, wim, ...args]);
-    }
-    const ours: Measurement[] = [];
-    const theirs: Measurement[] = [];
-    for (let i = 0; i < runs; i++) {
-      const target = `${WORK}apply-target`;
-      await Deno.remove(target, { recursive: true }).catch(() => {});
-      theirs.push(await measure("wimlib-imagex", ["apply", wim, target]));
-      await Deno.remove(target, { recursive: true }).catch(() => {});
-      ours.push(
-        await measure(Deno.execPath(), [
-          "run",
-          "--allow-all",
-          CLI,
-          "apply",
-          wim,
-          target,
-          "--quiet",
-        ]),
-      );
-      await Deno.remove(target, { recursive: true }).catch(() => {});
-    }
-    const t = median(theirs.map((m) => m.seconds));
-    const o = median(ours.map((m) => m.seconds));
-    const peakOurs = Math.max(...ours.map((m) => m.peakKiB)) / 1024;
-    const peakTheirs = Math.max(...theirs.map((m) => m.peakKiB)) / 1024;
-    rows.push(
-      `| apply ${name} | ${o.toFixed(2)} s | ${t.toFixed(2)} s | **${(o / t).toFixed(2)}x** | ${
-        peakOurs.toFixed(0)
-      } MiB | ${peakTheirs.toFixed(0)} MiB |`,
-    );
+  const tag = `${bench.name.replace(" ", "_")}-${corpus.split("/").pop()}`;
+  const theirsWim = `${WORK}wimlib-${tag}.wim`;
+  const oursWim = `${WORK}wimkit-${tag}.wim`;
+  await Deno.remove(theirsWim).catch(() => {});
+  const theirCapture = await measure("wimlib-imagex", [
+    "capture",
+    corpus,
+    theirsWim,
+    ...bench.wimlibArgs,
+  ]);
+  if (!skipCapture) {
+    await Deno.remove(oursWim).catch(() => {});
+    const ourCapture = await measure(Deno.execPath(), [
+      "run",
+      "--allow-all",
+      CLI,
+      "capture",
+      corpus,
+      oursWim,
+      ...bench.wimkitArgs,
+      "--quiet",
+    ]);
+    const sizes: [number, number] = [
+      (await Deno.stat(oursWim)).size,
+      (await Deno.stat(theirsWim)).size,
+    ];
+    rows.push(row(`capture ${bench.name}`, [ourCapture], [theirCapture], sizes));
     note(rows.at(-1)!);
   }
+  const ours: Measurement[] = [];
+  const theirs: Measurement[] = [];
+  for (let i = 0; i < runs; i++) {
+    const target = `${WORK}apply-target`;
+    await Deno.remove(target, { recursive: true }).catch(() => {});
+    theirs.push(await measure("wimlib-imagex", ["apply", theirsWim, target]));
+    await Deno.remove(target, { recursive: true }).catch(() => {});
+    ours.push(
+      await measure(Deno.execPath(), [
+        "run",
+        "--allow-all",
+        CLI,
+        "apply",
+        theirsWim,
+        target,
+        "--quiet",
+      ]),
+    );
+    await Deno.remove(target, { recursive: true }).catch(() => {});
+  }
+  rows.push(row(`apply ${bench.name}`, ours, theirs));
+  note(rows.at(-1)!);
   return rows;
 }
 
@@ -152,6 +198,8 @@ if (import.meta.main) {
       size: { type: "string", default: "200" },
       runs: { type: "string", default: "3" },
       corpus: { type: "string" },
+      only: { type: "string" },
+      "apply-only": { type: "boolean", default: false },
     },
   });
   const corpus = values.corpus ?? await prepareCorpus(Number(values.size));
@@ -159,11 +207,16 @@ if (import.meta.main) {
   const header = [
     `Corpus: ${corpus} (${
       (bytes / 1048576).toFixed(0)
-    } MiB), median of ${values.runs} runs, ${navigator.hardwareConcurrency} cores`,
+    } MiB); captures run once, applies median of ${values.runs}; ${navigator.hardwareConcurrency} cores`,
     "",
-    "| job | wimkit | wimlib-imagex | time ratio | wimkit peak RSS | wimlib peak RSS |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| job | wimkit | wimlib-imagex | time ratio | WIM size wimkit / wimlib | size ratio | peak RSS wimkit / wimlib |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
-  const rows = await benchApply(corpus, Number(values.runs));
+  const rows: string[] = [];
+  for (
+    const bench of CASES.filter((c) => !values.only || values.only.split(",").includes(c.name))
+  ) {
+    rows.push(...await benchCase(corpus, bench, Number(values.runs), values["apply-only"]));
+  }
   processOutput.out([...header, ...rows].join("\n"));
 }

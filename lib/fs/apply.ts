@@ -17,7 +17,7 @@ import { toHex } from "../format/bytes.ts";
 import { parseLinkReparseData } from "../format/reparse.ts";
 import type { OperationOptions, Warning, WarningCode } from "../progress.ts";
 import { WarningTally } from "../progress.ts";
-import { type BlobInfo, locationKey } from "../wim/blob_location.ts";
+import { type BlobInfo, compareLocation } from "../wim/blob_location.ts";
 import { checkHash, type Wim } from "../wim/wim.ts";
 import { flattenImage, type ImageEntry } from "./image_tree.ts";
 import { type DentryNode, findDentry } from "../format/metadata.ts";
@@ -212,7 +212,7 @@ export async function applyImage(
     blobs.push(blob);
     totalBytes += blob.size * users.length;
   }
-  blobs.sort((a, b) => locationKey(a) - locationKey(b));
+  blobs.sort(compareLocation);
 
   let doneBytes = 0;
   let doneFiles = 0;

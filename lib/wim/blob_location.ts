@@ -190,11 +190,20 @@ export function chunkUncompressedSize(layout: ChunkLayout, index: number): numbe
     : layout.uncompressedSize - (count - 1) * layout.chunkSize;
 }
 
-/** Sort key that follows the files: part, then resource offset (plus the offset in a solid one). */
-export function locationKey(blob: BlobInfo): number {
+/**
+ * Orders blobs as they lie in the files: by part, then resource offset, then offset inside a
+ * solid resource (so each solid chunk is decoded once when reading in this order).
+ */
+export function compareLocation(a: BlobInfo, b: BlobInfo): number {
+  if (a.partNumber !== b.partNumber) return a.partNumber - b.partNumber;
+  const [aOffset, aInner] = position(a);
+  const [bOffset, bInner] = position(b);
+  return aOffset - bOffset || aInner - bInner;
+}
+
+function position(blob: BlobInfo): [number, number] {
   const location = blob.location;
-  const offset = location.kind === "resource"
-    ? location.resource.offset
-    : location.solid.fileOffset + location.offset / 2 ** 32;
-  return blob.partNumber * 2 ** 44 + offset;
+  return location.kind === "resource"
+    ? [location.resource.offset, 0]
+    : [location.solid.fileOffset, location.offset];
 }

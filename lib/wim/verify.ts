@@ -10,7 +10,7 @@ import { dentryStreams, walkTree } from "../format/metadata.ts";
 import { toHex } from "../format/bytes.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import type { OperationOptions } from "../progress.ts";
-import { type BlobInfo, locationKey } from "./blob_location.ts";
+import { type BlobInfo, compareLocation } from "./blob_location.ts";
 import type { Wim } from "./wim.ts";
 
 /** What {@linkcode verifyWim} checked. */
@@ -64,7 +64,7 @@ export async function verifyWim(
       }
     }
   }
-  const blobs = wim.blobs().sort((a, b) => locationKey(a) - locationKey(b));
+  const blobs = wim.blobs().sort(compareLocation);
   let totalBytes = 0;
   for (const blob of blobs) totalBytes += blob.size;
   let doneBytes = 0;
