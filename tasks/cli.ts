@@ -12,6 +12,7 @@ import { registerDir } from "./commands/dir.ts";
 import { registerApply } from "./commands/apply.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { registerCapture } from "./commands/capture.ts";
+import { registerManage } from "./commands/manage.ts";
 import { ExitCode, exitCodeFor, renderError } from "./ui/errors.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
@@ -31,6 +32,7 @@ export function buildProgram(output: Output): Command {
   registerApply(program, output);
   registerVerify(program, output);
   registerCapture(program, output);
+  registerManage(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),

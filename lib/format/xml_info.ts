@@ -182,6 +182,19 @@ export class WimXml {
     this.setImageProperty(index, `${element}/LOWPART`, hex(filetime & 0xffffffffn));
   }
 
+  /** Copies image `index` of `other` as a new last image here; returns its new index. */
+  importImage(other: WimXml, index: number): number {
+    const source = other.#imageElement(index);
+    const copy = this.#doc.importNode(source as never, true) as unknown as Element;
+    const newIndex = this.imageCount + 1;
+    copy.setAttribute("INDEX", String(newIndex));
+    const root = this.#doc.documentElement!;
+    const total = childElement(root, "TOTALBYTES");
+    if (total) root.insertBefore(copy, total);
+    else root.appendChild(copy);
+    return newIndex;
+  }
+
   /** Removes image `index` and renumbers the ones after it. */
   removeImage(index: number): void {
     const element = this.#imageElement(index);

@@ -5,6 +5,9 @@
  */
 
 import type { UnixData } from "../format/tagged_items.ts";
+import type { ResourceHeader } from "../format/resource_header.ts";
+import type { ByteSource } from "../io/byte_source.ts";
+import type { ChunkCodec } from "../codecs/registry.ts";
 
 /** Where the bytes of a stream come from; `read()` may be called more than once. */
 export interface ContentSource {
@@ -16,6 +19,20 @@ export interface ContentSource {
   read(): AsyncIterable<Uint8Array>;
   /** SHA-1 already known (e.g. a blob taken from another WIM), lower-case hex. */
   readonly knownHash?: string;
+  /** The blob's stored resource, which a writer with the same compression may copy as it is. */
+  readonly stored?: StoredResource;
+}
+
+/** A non-solid resource in another WIM, copyable byte for byte. */
+export interface StoredResource {
+  /** Where its bytes are. */
+  readonly source: ByteSource;
+  /** Its header (offset, sizes, flags). */
+  readonly resource: ResourceHeader;
+  /** Codec of its chunks ("none" when not chunked). */
+  readonly codec: ChunkCodec | "none";
+  /** Chunk size of its chunks. */
+  readonly chunkSize: number;
 }
 
 /** Reparse data of a link, already encoded (wim-format.md §8.3). */
@@ -48,6 +65,12 @@ export interface NewNode {
   unix?: UnixData;
   /** Raw tagged items to keep (from an image read back), besides UNIX data. */
   extraItems?: Uint8Array;
+  /** 8.3 name (kept from an image read back). */
+  shortName?: string;
+  /** Index into the image's security descriptors (kept from an image read back). */
+  securityId?: number;
+  /** Named data streams (kept from an image read back). */
+  namedStreams?: { name: string; content: ContentSource | null }[];
   /** Stored uncompressed (the config's CompressionExclusionList). */
   noCompress?: boolean;
   /** Children, for directories. */

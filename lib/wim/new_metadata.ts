@@ -2,12 +2,13 @@
 
 import { type DentryToWrite, serializeMetadata } from "../format/metadata_writer.ts";
 import { serializeTaggedItems, unixDataItem } from "../format/tagged_items.ts";
-import type { ContentSource, NewNode } from "./new_image.ts";
+import type { NewNode } from "./new_image.ts";
 
-/** A stream of the tree with its SHA-1 (hex) once written or found. */
-export interface HashedStream {
-  readonly source: ContentSource;
-  readonly hash: string | null;
+/** The SHA-1s (hex) of a node's streams; null for empty or absent ones. */
+export interface StreamHashes {
+  readonly data: string | null;
+  readonly reparse: string | null;
+  readonly named: readonly (string | null)[];
 }
 
 /**
@@ -16,23 +17,29 @@ export interface HashedStream {
  *
  * @example
  * ```ts ignore
- * const { bytes, references } = metadataFor(root, streams, reparse);
+ * const { bytes, references } = metadataFor(root, (node) => hashesOf(node), []);
  * ```
  */
 export function metadataFor(
   root: NewNode,
-  streams: Map<NewNode, HashedStream>,
-  reparse: Map<NewNode, HashedStream>,
+  resolve: (node: NewNode) => StreamHashes,
+  securityDescriptors: readonly Uint8Array[],
 ): { bytes: Uint8Array; references: string[] } {
   const references: string[] = [];
   const groups = new Map<string, bigint>();
   const counts = new Map<string, number>();
-  countInodes(root, counts);
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.inode !== undefined) counts.set(node.inode, (counts.get(node.inode) ?? 0) + 1);
+    if (node.children) stack.push(...node.children);
+  }
+  const hex = (hash: string | null) => (hash ? Uint8Array.fromHex(hash) : null);
   const convert = (node: NewNode): DentryToWrite => {
-    const data = streams.get(node)?.hash ?? null;
-    const reparseHash = reparse.get(node)?.hash ?? null;
-    if (data) references.push(data);
-    if (reparseHash) references.push(reparseHash);
+    const hashes = resolve(node);
+    for (const hash of [hashes.data, hashes.reparse, ...hashes.named]) {
+      if (hash) references.push(hash);
+    }
     let group = 0n;
     if (node.inode !== undefined && (counts.get(node.inode) ?? 0) > 1 && !node.reparse) {
       group = groups.get(node.inode) ?? BigInt(groups.size + 1);
@@ -42,29 +49,26 @@ export function metadataFor(
     const taggedItems = node.extraItems?.length ? concat(items, node.extraItems) : items;
     return {
       name: node.name,
+      ...(node.shortName ? { shortName: node.shortName } : {}),
       attributes: node.attributes,
+      securityId: node.securityId ?? -1,
       creationTime: node.creationTime,
       lastAccessTime: node.lastAccessTime,
       lastWriteTime: node.lastWriteTime,
-      dataHash: data ? Uint8Array.fromHex(data) : null,
-      reparseHash: reparseHash ? Uint8Array.fromHex(reparseHash) : null,
+      dataHash: hex(hashes.data),
+      reparseHash: hex(hashes.reparse),
       ...(node.reparse ? { reparseTag: node.reparse.tag, reparseFlags: node.reparse.flags } : {}),
+      namedStreams: (node.namedStreams ?? []).map((s, i) => ({
+        name: s.name,
+        hash: hex(hashes.named[i] ?? null),
+      })),
       hardLinkGroup: group,
       taggedItems,
       children: node.children?.map(convert) ?? [],
     };
   };
   const tree = convert(root);
-  return { bytes: serializeMetadata([], tree), references };
-}
-
-function countInodes(root: NewNode, counts: Map<string, number>): void {
-  const stack = [root];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if (node.inode !== undefined) counts.set(node.inode, (counts.get(node.inode) ?? 0) + 1);
-    if (node.children) stack.push(...node.children);
-  }
+  return { bytes: serializeMetadata(securityDescriptors, tree), references };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,17 +1,18 @@
 /**
- * Writes WIMs: a new file (capture) or new images appended in place (append), with single
- * instancing by SHA-1 across files and images, compression on a chunk pool, the blob table, XML,
- * an optional integrity table and the header last (wim-format.md §14).
+ * Writes WIMs: a new file (capture, export to a new file, and the rebuilds of delete, optimize
+ * and join) or changes in place (append, export into an existing WIM, update), with single
+ * instancing by SHA-1 across files and images, compression on a chunk pool, resources copied
+ * byte for byte when the source already has them in the destination's compression, the blob
+ * table, XML, an optional integrity table and the header last (wim-format.md §14).
  *
  * Crash safety: a new WIM is written under a temporary name beside the target and renamed into
- * place when complete. An append writes after the old end of the file and rewrites the 208-byte
- * header last, so until that single write the file still opens as the old WIM; on failure it is
- * truncated back.
+ * place when complete. An in-place change writes after the old end of the file and rewrites the
+ * 208-byte header last, so until that single write the file still opens as the old WIM; on
+ * failure it is truncated back.
  */
 
 import { CompressionMismatchError, WimkitError } from "../errors.ts";
-import { InlineChunkPool } from "../codecs/chunk_pool.ts";
-import type { ChunkPool } from "../codecs/chunk_pool.ts";
+import { type ChunkPool, InlineChunkPool } from "../codecs/chunk_pool.ts";
 import type { CompressionType } from "../codecs/codec.ts";
 import {
   HeaderFlag,
@@ -20,18 +21,23 @@ import {
   WIM_VERSION_DEFAULT,
   WIM_VERSION_SOLID,
 } from "../format/constants.ts";
-import { compressionFlag, serializeHeader, type WimHeader } from "../format/header.ts";
+import { toHex } from "../format/bytes.ts";
+import {
+  compressionFlag,
+  headerCompression,
+  serializeHeader,
+  type WimHeader,
+} from "../format/header.ts";
 import { type BlobTableEntry, parseBlobTable, serializeBlobTable } from "../format/blob_table.ts";
 import { EMPTY_RESOURCE, type ResourceHeader } from "../format/resource_header.ts";
 import { WimXml } from "../format/xml_info.ts";
-import { toHex } from "../format/bytes.ts";
 import { FileSink } from "../io/file_sink.ts";
 import type { OperationOptions } from "../progress.ts";
-import { type BlobToWrite, hashSource, writeBlobs, writeSolidResource } from "./blob_writer.ts";
+import { hashSource, writeBlobs, writeSolidResource, type WrittenBlob } from "./blob_writer.ts";
 import { imageStats } from "./image_stats.ts";
 import { computeIntegrityTable } from "./integrity_writer.ts";
 import { bytesSource, type ContentSource, type NewNode } from "./new_image.ts";
-import { metadataFor } from "./new_metadata.ts";
+import { metadataFor, type StreamHashes } from "./new_metadata.ts";
 import { Wim } from "./wim.ts";
 
 /** Default chunk sizes (wim-format.md §4.4). */
@@ -40,29 +46,39 @@ export const DEFAULT_CHUNK_SIZES: Record<Exclude<CompressionType, "none">, numbe
   lzx: 32768,
   lzms: 131072,
 };
-/** Piece size for writing uncompressed WIMs. */
-const RAW_PIECE_BYTES = 1 << 20;
 /** Default chunk size of solid resources. */
 export const DEFAULT_SOLID_CHUNK_SIZE = 64 << 20;
+/** Piece size for writing uncompressed WIMs and copying resources. */
+const PIECE_BYTES = 1 << 20;
 
-/** An image to add. */
+/** An image to write. */
 export interface ImageToWrite {
   /** The tree. */
   readonly root: NewNode;
-  /** NAME. */
+  /** NAME (kept from `xmlFrom` when absent there). */
   readonly name: string;
   /** DESCRIPTION. */
   readonly description?: string;
   /** FLAGS (edition id). */
   readonly flags?: string;
-  /** Other elements under IMAGE in order, as [path, value] (e.g. ["WINDOWS/ARCH", "9"]); a path
-   * given twice makes two elements. */
+  /**
+   * Other elements under IMAGE in order, as [path, value] (e.g. ["WINDOWS/ARCH", "9"]); a path
+   * given twice makes two elements.
+   */
   readonly properties?: readonly (readonly [string, string])[];
+  /** Security descriptors that `NewNode.securityId` indexes. */
+  readonly securityDescriptors?: readonly Uint8Array[];
+  /** Copy this image's XML element (export, rebuilds) instead of making a new one. */
+  readonly xmlFrom?: { readonly xml: WimXml; readonly index: number };
+  /** In-place writes only: the 1-based image this one replaces (update). */
+  readonly replaces?: number;
+  /** With `replaces`: hashes of every stream reference of the replaced image. */
+  readonly replacedReferences?: readonly string[];
 }
 
 /** How to write. */
 export interface WriteOptions extends OperationOptions {
-  /** Compression of a new WIM; for an append, must match the WIM's (default: the WIM's, or lzx). */
+  /** Compression of a new WIM; for an in-place write, must match the WIM's. Default: lzx. */
   compression?: CompressionType;
   /** Chunk size of non-solid resources (default per codec). */
   chunkSize?: number;
@@ -74,12 +90,17 @@ export interface WriteOptions extends OperationOptions {
   solidChunkSize?: number;
   /** Write an integrity table (kept anyway when the WIM had one). */
   check?: boolean;
-  /** Mark the (last) added image bootable. */
+  /** Mark the (last) written image bootable. */
   boot?: boolean;
   /** Whether links were rewritten relative to the capture root (header RP_FIX; default true). */
   rpfix?: boolean;
   /** Where chunks are compressed (default: inline). */
   pool?: ChunkPool;
+  /** Compress everything again instead of copying compatible resources as they are. */
+  recompress?: boolean;
+  /** New WIMs only: the GUID to keep (rebuilds), and the boot index to keep. */
+  guid?: Uint8Array;
+  bootIndex?: number;
 }
 
 /** What a write did. */
@@ -88,10 +109,12 @@ export interface WriteReport {
   readonly path: string;
   /** Images in the WIM now. */
   readonly imageCount: number;
-  /** 1-based indexes of the images added. */
+  /** 1-based indexes of the images written. */
   readonly addedImages: number[];
-  /** Blobs written. */
+  /** Blobs compressed and written. */
   readonly newBlobs: number;
+  /** Blobs copied byte for byte from a source WIM. */
+  readonly copiedBlobs: number;
   /** References satisfied by blobs the WIM already had or that repeated in the new images. */
   readonly reusedBlobs: number;
   /** File size afterwards. */
@@ -99,7 +122,7 @@ export interface WriteReport {
 }
 
 /**
- * Captures `images` into a new WIM at `path` (replacing any file there, atomically).
+ * Writes `images` into a new WIM at `path` (replacing any file there, atomically).
  *
  * @example
  * ```ts ignore
@@ -124,7 +147,7 @@ export async function createWim(
       version: compression === "lzms" || options.solid ? WIM_VERSION_SOLID : WIM_VERSION_DEFAULT,
       flags: compressionFlag(compression) | ((options.rpfix ?? true) ? HeaderFlag.RP_FIX : 0),
       chunkSize,
-      guid: crypto.getRandomValues(new Uint8Array(16)),
+      guid: options.guid ?? crypto.getRandomValues(new Uint8Array(16)),
       partNumber: 1,
       totalParts: 1,
       imageCount: 0,
@@ -140,14 +163,9 @@ export async function createWim(
       serializeHeader({ ...header, flags: header.flags | HeaderFlag.WRITE_IN_PROGRESS }),
     );
     const report = await writeImages(
-      sink,
-      WIM_HEADER_SIZE,
-      header,
-      [],
-      WimXml.create(),
+      { sink, start: WIM_HEADER_SIZE, header, oldEntries: [], xml: WimXml.create(), path },
       images,
       options,
-      path,
     );
     sink.sync();
     sink.close();
@@ -161,10 +179,11 @@ export async function createWim(
 }
 
 /**
- * Appends `images` to the WIM at `path`, in place; existing data is reused by SHA-1.
+ * Adds `images` to the WIM at `path` in place (or replaces images, for those with `replaces`);
+ * data the WIM already has is reused by SHA-1.
  *
- * @throws {CompressionMismatchError} If `options.compression` differs from the WIM's; nothing is
- *   written then.
+ * @throws {CompressionMismatchError} If `options.compression` or `options.chunkSize` differs from
+ *   the WIM's; nothing is written then.
  *
  * @example
  * ```ts ignore
@@ -183,30 +202,8 @@ export async function appendToWim(
   let oldSize: number;
   try {
     header = wim.header;
-    if (header.totalParts > 1) {
-      throw new WimkitError(`Cannot append to "${path}": it is part of a split WIM`, "usage", {
-        file: path,
-      });
-    }
-    if (header.flags & HeaderFlag.READONLY) {
-      throw new WimkitError(`Cannot append to "${path}": it is marked read-only`, "usage", {
-        file: path,
-      });
-    }
-    if (options.compression !== undefined && options.compression !== wim.compression) {
-      throw new CompressionMismatchError(
-        `Cannot append to "${path}": it is ${wim.compression.toUpperCase()}-compressed, not ${options.compression.toUpperCase()}; append with --compress=${wim.compression}, or convert it with "export" first`,
-        { file: path },
-      );
-    }
-    if (options.chunkSize !== undefined && options.chunkSize !== wim.chunkSize) {
-      throw new CompressionMismatchError(
-        `Cannot append to "${path}": its chunk size is ${wim.chunkSize}, not ${options.chunkSize}`,
-        { file: path },
-      );
-    }
-    const table = await wim.readBlobTableBytes();
-    entries = parseBlobTable(table);
+    checkWritable(wim, path, options);
+    entries = parseBlobTable(await wim.readBlobTableBytes());
     xml = WimXml.parse(wim.xml.serialize());
     oldSize = wim.fileSize;
   } finally {
@@ -214,10 +211,11 @@ export async function appendToWim(
   }
   const sink = FileSink.openExisting(path);
   try {
-    const report = await writeImages(sink, oldSize, header, entries, xml, images, {
-      ...options,
-      compression: headerCompressionOf(header),
-    }, path);
+    const report = await writeImages(
+      { sink, start: oldSize, header, oldEntries: entries, xml, path },
+      images,
+      options,
+    );
     sink.close();
     return report;
   } catch (error) {
@@ -230,11 +228,32 @@ export async function appendToWim(
   }
 }
 
-function headerCompressionOf(header: WimHeader): CompressionType {
-  if (!(header.flags & HeaderFlag.COMPRESSION)) return "none";
-  if (header.flags & HeaderFlag.COMPRESS_LZMS) return "lzms";
-  if (header.flags & HeaderFlag.COMPRESS_LZX) return "lzx";
-  return "xpress";
+function checkWritable(wim: Wim, path: string, options: WriteOptions): void {
+  const header = wim.header;
+  if (header.totalParts > 1) {
+    throw new WimkitError(
+      `Cannot change "${path}": it is part of a split WIM; join it first`,
+      "usage",
+      { file: path },
+    );
+  }
+  if (header.flags & HeaderFlag.READONLY) {
+    throw new WimkitError(`Cannot change "${path}": it is marked read-only`, "usage", {
+      file: path,
+    });
+  }
+  if (options.compression !== undefined && options.compression !== wim.compression) {
+    throw new CompressionMismatchError(
+      `Cannot append to "${path}": it is ${wim.compression.toUpperCase()}-compressed, not ${options.compression.toUpperCase()}; append with --compress=${wim.compression}, or convert it with "export" first`,
+      { file: path },
+    );
+  }
+  if (options.chunkSize !== undefined && options.chunkSize !== wim.chunkSize) {
+    throw new CompressionMismatchError(
+      `Cannot append to "${path}": its chunk size is ${wim.chunkSize}, not ${options.chunkSize}`,
+      { file: path },
+    );
+  }
 }
 
 interface Stream {
@@ -243,115 +262,138 @@ interface Stream {
   hash: string | null;
 }
 
+interface Target {
+  sink: FileSink;
+  start: number;
+  header: WimHeader;
+  oldEntries: BlobTableEntry[];
+  xml: WimXml;
+  path: string;
+}
+
 /** Writes new blobs, metadata, blob table, XML, integrity table and header after `start`. */
 async function writeImages(
-  sink: FileSink,
-  start: number,
-  header: WimHeader,
-  oldEntries: BlobTableEntry[],
-  xml: WimXml,
+  target: Target,
   images: readonly ImageToWrite[],
   options: WriteOptions,
-  path: string,
 ): Promise<WriteReport> {
-  const compression = headerCompressionOf(header);
+  const { sink, header, oldEntries, xml, path } = target;
+  const compression = headerCompression(header);
   const codec = compression === "none" ? "none" : compression;
   const pool = options.pool ?? new InlineChunkPool();
-  const level = options.level ?? 0;
-  const existingBySize = new Set<number>();
-  const existing = new Map<string, BlobTableEntry>();
+  const existing = new Set<string>();
+  const existingSizes = new Set<number>();
   for (const entry of oldEntries) {
     if (entry.resource.flags & ResourceFlag.METADATA) continue;
-    const size = (entry.resource.flags & ResourceFlag.SOLID)
+    const size = entry.resource.flags & ResourceFlag.SOLID
       ? entry.resource.sizeInWim
       : entry.resource.originalSize;
-    const hex = toHex(entry.hash);
-    if (size === 0 || /^0+$/.test(hex)) continue;
-    existing.set(hex, entry);
-    existingBySize.add(size);
+    if (size === 0 || entry.hash.every((b) => b === 0)) continue;
+    existing.add(toHex(entry.hash));
+    existingSizes.add(size);
   }
-  // 1. Streams of every new image; one per hard-link group.
-  const perImage: Map<NewNode, Stream>[] = [];
-  const reparse = new Map<NewNode, Stream>();
-  const all: Stream[] = [];
-  for (const image of images) {
-    const streams = new Map<NewNode, Stream>();
-    const byInode = new Map<string, Stream>();
-    const stack: NewNode[] = [image.root];
-    while (stack.length > 0) {
-      const node = stack.pop()!;
-      if (node.children) stack.push(...node.children);
-      if (node.reparse && node.reparse.data.length > 0) {
-        const stream = {
-          source: bytesSource(node.reparse.data, `reparse data of ${node.name}`),
-          raw: false,
-          hash: null,
-        };
-        reparse.set(node, stream);
-        all.push(stream);
-      }
-      if (!node.content || node.content.size === 0) continue;
-      const shared = node.inode === undefined ? undefined : byInode.get(node.inode);
-      if (shared) {
-        streams.set(node, shared);
-        continue;
-      }
-      const stream: Stream = {
-        source: node.content,
-        raw: node.noCompress === true,
-        hash: node.content.knownHash ?? null,
-      };
-      if (node.inode !== undefined) byInode.set(node.inode, stream);
-      streams.set(node, stream);
-      all.push(stream);
+  // 1. Every distinct stream of the new images (hard-link names share their first name's).
+  const streams = new Map<ContentSource, Stream>();
+  const reparseSources = new Map<NewNode, ContentSource>();
+  const inodeContent = new Map<string, ContentSource>();
+  const add = (source: ContentSource, raw: boolean) => {
+    if (source.size > 0 && !streams.has(source)) {
+      streams.set(source, { source, raw, hash: source.knownHash ?? null });
     }
-    perImage.push(streams);
+  };
+  const contentOf = (node: NewNode): ContentSource | undefined => {
+    if (!node.content || node.inode === undefined) return node.content;
+    const first = inodeContent.get(node.inode);
+    if (first) return first;
+    inodeContent.set(node.inode, node.content);
+    return node.content;
+  };
+  for (const image of images) {
+    for (const node of nodesOf(image.root)) {
+      const content = contentOf(node);
+      if (content) add(content, node.noCompress === true);
+      for (const named of node.namedStreams ?? []) if (named.content) add(named.content, false);
+      if (node.reparse && node.reparse.data.length > 0) {
+        const source = bytesSource(node.reparse.data, `reparse data of "${node.name}"`);
+        reparseSources.set(node, source);
+        add(source, false);
+      }
+    }
   }
-  // 2. Hash what may be a duplicate: streams whose size another new stream or a stored blob has.
+  // 2. Hash what may be a duplicate: streams whose size another stream or a stored blob has.
   const sizeCount = new Map<number, number>();
-  for (const stream of all) {
-    sizeCount.set(stream.source.size, (sizeCount.get(stream.source.size) ?? 0) + 1);
+  for (const { source } of streams.values()) {
+    sizeCount.set(source.size, (sizeCount.get(source.size) ?? 0) + 1);
   }
   const toWrite: Stream[] = [];
-  const firstByHash = new Map<string, Stream>();
+  const seen = new Set<string>();
   let reused = 0;
-  for (const stream of all) {
+  for (const stream of streams.values()) {
     options.signal?.throwIfAborted();
     const size = stream.source.size;
-    if (stream.hash === null && (sizeCount.get(size)! > 1 || existingBySize.has(size))) {
+    if (stream.hash === null && (sizeCount.get(size)! > 1 || existingSizes.has(size))) {
       stream.hash = await hashSource(stream.source);
     }
-    if (stream.hash !== null) {
-      if (existing.has(stream.hash) || firstByHash.has(stream.hash)) {
-        reused++;
-        continue;
-      }
-      firstByHash.set(stream.hash, stream);
+    if (stream.hash !== null && (existing.has(stream.hash) || seen.has(stream.hash))) {
+      reused++;
+      continue;
     }
+    if (stream.hash !== null) seen.add(stream.hash);
     toWrite.push(stream);
   }
-  // 3. Write new blobs.
-  let totalBytes = 0;
-  for (const stream of toWrite) totalBytes += stream.source.size;
-  let doneBytes = 0;
-  const onBytes = (n: number) => {
-    doneBytes += n;
-    options.onProgress?.({ type: "write-blobs", doneBytes, totalBytes, workers: pool.concurrency });
-  };
-  const writerOptions = {
-    sink,
-    offset: start,
-    codec,
-    chunkSize: header.chunkSize || RAW_PIECE_BYTES,
-    level,
-    pool,
-    onBytes,
-    ...(options.signal ? { signal: options.signal } : {}),
-  } as const;
+  // 3. Copy compatible resources as they are; compress the rest.
+  let pos = target.start;
   const newEntries: BlobTableEntry[] = [];
   const solidEntries: BlobTableEntry[] = [];
-  let pos = start;
-  const blobs: BlobToWrite[] = toWrite.map((s) => ({ source: s.source, raw: s.raw }));
+  const copyable = (stream: Stream) =>
+    !options.recompress && !options.solid && !stream.raw && stream.source.stored !== undefined &&
+    ((stream.source.stored.resource.flags & ResourceFlag.COMPRESSED) === 0 ||
+      (stream.source.stored.codec === codec &&
+        stream.source.stored.chunkSize === header.chunkSize));
+  const copies = toWrite.filter(copyable);
+  for (const stream of copies) {
+    const stored = stream.source.stored!;
+    const resource = stored.resource;
+    for (let done = 0; done < resource.sizeInWim; done += PIECE_BYTES) {
+      const length = Math.min(PIECE_BYTES, resource.sizeInWim - done);
+      sink.write(pos + done, await stored.source.read(resource.offset + done, length));
+    }
+    newEntries.push({
+      resource: { ...resource, offset: pos, flags: resource.flags & ResourceFlag.COMPRESSED },
+      partNumber: 1,
+      refCount: 0,
+      hash: Uint8Array.fromHex(stream.hash!),
+    });
+    pos += resource.sizeInWim;
+  }
+  const compressed = toWrite.filter((stream) => !copyable(stream));
+  let totalBytes = 0;
+  for (const stream of compressed) totalBytes += stream.source.size;
+  let doneBytes = 0;
+  const writerOptions = {
+    sink,
+    offset: pos,
+    codec,
+    chunkSize: header.chunkSize || PIECE_BYTES,
+    level: options.level ?? 0,
+    pool,
+    onBytes: (n: number) => {
+      doneBytes += n;
+      options.onProgress?.({
+        type: "write-blobs",
+        doneBytes,
+        totalBytes,
+        workers: pool.concurrency,
+      });
+    },
+    ...(options.signal ? { signal: options.signal } : {}),
+  } as const;
+  const blobs = compressed.map((s) => ({ source: s.source, raw: s.raw }));
+  const record = (written: WrittenBlob[], into: BlobTableEntry[]) =>
+    written.forEach((blob, i) => {
+      compressed[i]!.hash = blob.hashHex;
+      into.push({ resource: blob.resource, partNumber: 1, refCount: 0, hash: blob.hash });
+    });
   if (options.solid && blobs.length > 0) {
     const result = await writeSolidResource(blobs, {
       ...writerOptions,
@@ -364,60 +406,84 @@ async function writeImages(
       refCount: 1,
       hash: new Uint8Array(20),
     });
-    result.written.forEach((blob, i) => {
-      toWrite[i]!.hash = blob.hashHex;
-      solidEntries.push({ resource: blob.resource, partNumber: 1, refCount: 0, hash: blob.hash });
-    });
+    record(result.written, solidEntries);
     pos = result.end;
   } else {
     const result = await writeBlobs(blobs, writerOptions);
-    result.written.forEach((blob, i) => {
-      toWrite[i]!.hash = blob.hashHex;
-      newEntries.push({ resource: blob.resource, partNumber: 1, refCount: 0, hash: blob.hash });
-    });
+    record(result.written, newEntries);
     pos = result.end;
   }
   // 4. Metadata resources, reference counts, XML.
-  const refCounts = new Map<string, number>();
-  const metadataEntries: BlobTableEntry[] = [];
-  const added: number[] = [];
-  let bootMetadata = header.bootMetadata;
-  let bootIndex = header.bootIndex;
+  const hashOf = (source: ContentSource | null | undefined) =>
+    source && source.size > 0 ? streams.get(source)!.hash : null;
+  const resolve = (node: NewNode): StreamHashes => ({
+    data: hashOf(contentOf(node)),
+    reparse: hashOf(reparseSources.get(node)),
+    named: (node.namedStreams ?? []).map((s) => hashOf(s.content)),
+  });
+  const refDelta = new Map<string, number>();
+  const replacedMetadata = new Map<number, BlobTableEntry>();
+  const appendedMetadata: BlobTableEntry[] = [];
+  const written: number[] = [];
+  let bootIndex = options.bootIndex ?? header.bootIndex;
+  let imageCount = header.imageCount;
   for (const [i, image] of images.entries()) {
-    const { bytes, references } = metadataFor(image.root, perImage[i]!, reparse);
-    for (const hash of references) refCounts.set(hash, (refCounts.get(hash) ?? 0) + 1);
+    const { bytes, references } = metadataFor(image.root, resolve, image.securityDescriptors ?? []);
+    for (const hash of references) refDelta.set(hash, (refDelta.get(hash) ?? 0) + 1);
+    for (const hash of image.replacedReferences ?? []) {
+      refDelta.set(hash, (refDelta.get(hash) ?? 0) - 1);
+    }
     const result = await writeBlobs([{ source: bytesSource(bytes, "metadata") }], {
       ...writerOptions,
       offset: pos,
     });
     pos = result.end;
-    const written = result.written[0]!;
-    const resource: ResourceHeader = {
-      ...written.resource,
-      flags: written.resource.flags | ResourceFlag.METADATA,
+    const blob = result.written[0]!;
+    const entry: BlobTableEntry = {
+      resource: { ...blob.resource, flags: blob.resource.flags | ResourceFlag.METADATA },
+      partNumber: 1,
+      refCount: 1,
+      hash: blob.hash,
     };
-    metadataEntries.push({ resource, partNumber: 1, refCount: 1, hash: written.hash });
-    const index = xml.addImage({ name: image.name, description: "" });
-    added.push(index);
-    fillImageXml(xml, index, image);
-    if (options.boot && i === images.length - 1) {
-      bootIndex = index;
-      bootMetadata = resource;
+    let index: number;
+    if (image.replaces !== undefined) {
+      index = image.replaces;
+      replacedMetadata.set(index, entry);
+    } else {
+      appendedMetadata.push(entry);
+      index = image.xmlFrom
+        ? xml.importImage(image.xmlFrom.xml, image.xmlFrom.index)
+        : xml.addImage({ name: image.name, description: "" });
+      imageCount++;
     }
+    written.push(index);
+    fillImageXml(xml, index, image);
+    if (options.boot && i === images.length - 1) bootIndex = index;
   }
-  const withRefs = (entry: BlobTableEntry): BlobTableEntry => {
-    const hex = toHex(entry.hash);
-    const extra = refCounts.get(hex);
-    return extra === undefined ? entry : { ...entry, refCount: entry.refCount + extra };
+  const adjust = (entry: BlobTableEntry): BlobTableEntry => {
+    const delta = refDelta.get(toHex(entry.hash));
+    return delta === undefined ? entry : { ...entry, refCount: entry.refCount + delta };
   };
-  const tableEntries = oldEntries.length === 0
-    ? [...metadataEntries, ...newEntries.map(withRefs), ...solidEntries.map(withRefs)]
-    : [
-      ...oldEntries.map(withRefs),
-      ...metadataEntries,
-      ...newEntries.map(withRefs),
-      ...solidEntries.map(withRefs),
-    ];
+  let metadataSeen = 0;
+  const kept: BlobTableEntry[] = [];
+  for (const entry of oldEntries) {
+    if (entry.resource.flags & ResourceFlag.METADATA && entry.refCount > 0) {
+      metadataSeen++;
+      kept.push(replacedMetadata.get(metadataSeen) ?? entry);
+      continue;
+    }
+    const adjusted = adjust(entry);
+    const isSolidResource = (entry.resource.flags & ResourceFlag.SOLID) !== 0 &&
+      entry.hash.every((b) => b === 0);
+    if (adjusted.refCount > 0 || isSolidResource) kept.push(adjusted);
+  }
+  const tableEntries = [
+    ...kept,
+    ...appendedMetadata,
+    ...newEntries.map(adjust),
+    ...solidEntries.map(adjust),
+  ];
+  if (oldEntries.length === 0) tableEntries.sort((a, b) => metadataFirst(a) - metadataFirst(b));
   // 5. Blob table, XML, integrity table, header.
   const table = serializeBlobTable(tableEntries);
   const blobTable: ResourceHeader = {
@@ -452,7 +518,10 @@ async function writeImages(
   }
   sink.truncate(pos);
   sink.sync();
-  const imageCount = header.imageCount + images.length;
+  if (bootIndex > imageCount) bootIndex = 0;
+  const metadataEntries = tableEntries.filter((e) =>
+    e.resource.flags & ResourceFlag.METADATA && e.refCount > 0
+  );
   sink.write(
     0,
     serializeHeader({
@@ -462,7 +531,7 @@ async function writeImages(
       blobTable,
       xml: xmlResource,
       bootIndex,
-      bootMetadata: bootIndex === 0 ? EMPTY_RESOURCE : bootMetadata,
+      bootMetadata: bootIndex === 0 ? EMPTY_RESOURCE : metadataEntries[bootIndex - 1]!.resource,
       integrity,
     }),
   );
@@ -470,23 +539,40 @@ async function writeImages(
   return {
     path,
     imageCount,
-    addedImages: added,
-    newBlobs: toWrite.length,
+    addedImages: written,
+    newBlobs: compressed.length,
+    copiedBlobs: copies.length,
     reusedBlobs: reused,
     sizeBytes: pos,
   };
 }
 
-/** Fills an IMAGE element in wimlib's element order. */
+/** Sort key putting metadata entries first, as wimlib writes a new table (stable otherwise). */
+function metadataFirst(entry: BlobTableEntry): number {
+  return entry.resource.flags & ResourceFlag.METADATA ? 0 : 1;
+}
+
+function* nodesOf(root: NewNode): Generator<NewNode> {
+  const stack: NewNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    yield node;
+    if (node.children) stack.push(...node.children);
+  }
+}
+
+/** Fills (or refreshes) an IMAGE element in wimlib's element order. */
 function fillImageXml(xml: WimXml, index: number, image: ImageToWrite): void {
   const stats = imageStats(image.root);
+  const now = BigInt(Date.now()) * 10000n + 116444736000000000n;
+  const copied = image.xmlFrom !== undefined || image.replaces !== undefined;
+  if (image.name) xml.setImageProperty(index, "NAME", image.name);
   xml.setImageProperty(index, "DIRCOUNT", String(stats.dirCount));
   xml.setImageProperty(index, "FILECOUNT", String(stats.fileCount));
   xml.setImageProperty(index, "TOTALBYTES", String(stats.totalBytes));
   xml.setImageProperty(index, "HARDLINKBYTES", String(stats.hardLinkBytes));
-  const now = BigInt(Date.now()) * 10000n + 116444736000000000n;
-  xml.setImageTime(index, "CREATIONTIME", now);
-  xml.setImageTime(index, "LASTMODIFICATIONTIME", now);
+  if (!copied) xml.setImageTime(index, "CREATIONTIME", now);
+  if (!copied || image.replaces !== undefined) xml.setImageTime(index, "LASTMODIFICATIONTIME", now);
   const seen = new Set<string>();
   for (const [path, value] of image.properties ?? []) {
     if (path === "FLAGS" && image.flags) continue;

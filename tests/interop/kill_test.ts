@@ -88,3 +88,54 @@ Deno.test({
     assert.ok(images < ROUNDS + 1, "no append was interrupted: the kill window missed the write");
   },
 });
+
+/** A two-image LZX WIM with enough data that rebuilding it takes a while. */
+async function bigWim(work: string): Promise<string> {
+  await makeBigTree(`${work}/src`);
+  const wim = `${work}/big.wim`;
+  await wimlib("capture", `${work}/src`, wim, "first", "--compress=lzx");
+  await Deno.mkdir(`${work}/small`);
+  await Deno.writeTextFile(`${work}/small/b.txt`, "second image\n");
+  await wimlib("append", `${work}/small`, wim, "second");
+  return wim;
+}
+
+for (const command of ["update", "delete", "optimize"] as const) {
+  Deno.test({
+    name: `${command} killed at random moments leaves the WIM verifying with its earlier content`,
+    ignore: !hasWimlib,
+    async fn() {
+      await using work = await tempDir();
+      const wim = await bigWim(work.path);
+      for (let round = 0; round < 6; round++) {
+        const before = await wimlib("info", wim);
+        let args: string[];
+        if (command === "update") {
+          await Deno.writeFile(`${work.path}/new.bin`, makeBytes("x86", 16_000_000, 2000 + round));
+          args = ["update", wim, "1", "--command", `add ${work.path}/new.bin /new_${round}.bin`];
+        } else if (command === "delete") {
+          args = ["delete", wim, "2"];
+        } else {
+          args = ["optimize", wim, "--recompress"];
+        }
+        await runAndKill(args, 150 + Math.random() * 1500);
+        await wimlib("verify", wim);
+        const after = await wimlib("info", wim);
+        assert.match(after, /Name:\s+first/);
+        if (command === "delete" && !/Name:\s+second/.test(after)) {
+          // The delete completed: restore the second image for the next round.
+          await wimlib("append", `${work.path}/small`, wim, "second");
+        } else if (command !== "update") {
+          assert.match(
+            after,
+            /Name:\s+second/,
+            `image 2 lost (before: ${before.length} bytes of info)`,
+          );
+        }
+        await Deno.remove(`${work.path}/check`, { recursive: true }).catch(() => {});
+        await wimlib("apply", wim, "1", `${work.path}/check`);
+        assert.ok((await Deno.stat(`${work.path}/check/file_0.bin`)).isFile);
+      }
+    },
+  });
+}
