@@ -84,3 +84,10 @@ export type { ApplyOptions, ApplyReport } from "./lib/fs/apply.ts";
 export { filetimeToUnix, getFileTimes, preciseTimes } from "./lib/fs/timestamps.ts";
 export { exportImageToZip, scanZip } from "./lib/fs/zip_bridge.ts";
 export type { ExportZipOptions, ExportZipReport } from "./lib/fs/zip_bridge.ts";
+export { applyToVolume } from "./recipes/apply_to_volume.ts";
+export type { ApplyToVolumeOptions, ApplyToVolumeReport, VolumePreflight } from "./recipes/apply_to_volume.ts";
+export { appendWithCompressionCheck } from "./recipes/append_with_compression_check.ts";
+export type {
+  AppendWithCompressionCheckOptions,
+  AppendWithCompressionCheckReport,
+} from "./recipes/append_with_compression_check.ts";

@@ -7,6 +7,7 @@ export type WimkitErrorCode =
   | "codec"
   | "unsafe-path"
   | "compression-mismatch"
+  | "refused"
   | "not-found"
   | "io"
   | "usage";

@@ -191,6 +191,62 @@ async function benchCase(
   return rows;
 }
 
+/** update (add one 1 MB file) and export without recompression, both tools, on an LZX WIM. */
+async function benchManagement(corpus: string): Promise<string[]> {
+  const tag = `lzx-${corpus.split("/").pop()}`;
+  const base = `${WORK}wimlib-${tag}.wim`;
+  await Deno.stat(base).catch(async () =>
+    await sh("wimlib-imagex", ["capture", corpus, base, "--compress=lzx"])
+  );
+  const added = `${WORK}added-1mb.bin`;
+  await Deno.writeFile(
+    added,
+    Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 2654435761) >>> 27),
+  );
+  const copies = [`${WORK}update-ours.wim`, `${WORK}update-theirs.wim`];
+  for (const copy of copies) await Deno.copyFile(base, copy);
+  const command = `add ${added} /added-1mb.bin`;
+  const ours = await measure(Deno.execPath(), [
+    "run",
+    "--allow-all",
+    CLI,
+    "update",
+    copies[0]!,
+    "1",
+    "--command",
+    command,
+    "--quiet",
+  ]);
+  const theirs = await measure("sh", [
+    "-c",
+    `echo "${command}" | wimlib-imagex update ${copies[1]} 1 >/dev/null`,
+  ]);
+  const rows = [row("update: add 1 MiB to the LZX WIM", [ours], [theirs])];
+  const exports = [`${WORK}export-ours.wim`, `${WORK}export-theirs.wim`];
+  for (const path of exports) await Deno.remove(path).catch(() => {});
+  const exportOurs = await measure(Deno.execPath(), [
+    "run",
+    "--allow-all",
+    CLI,
+    "export",
+    base,
+    "1",
+    exports[0]!,
+    "--quiet",
+  ]);
+  const exportTheirs = await measure("wimlib-imagex", ["export", base, "1", exports[1]!]);
+  const copy = await measure("cp", [base, `${WORK}plain-copy.wim`]);
+  rows.push(
+    row("export, no recompression", [exportOurs], [exportTheirs], [
+      (await Deno.stat(exports[0]!)).size,
+      (await Deno.stat(exports[1]!)).size,
+    ]),
+  );
+  rows.push(`| (cp of the same WIM: ${copy.seconds.toFixed(2)} s) | | | | | | |`);
+  for (const r of rows) note(r);
+  return rows;
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -217,6 +273,9 @@ if (import.meta.main) {
     const bench of CASES.filter((c) => !values.only || values.only.split(",").includes(c.name))
   ) {
     rows.push(...await benchCase(corpus, bench, Number(values.runs), values["apply-only"]));
+  }
+  if (!values.only || values.only.split(",").includes("manage")) {
+    rows.push(...await benchManagement(corpus));
   }
   processOutput.out([...header, ...rows].join("\n"));
 }

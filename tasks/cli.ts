@@ -13,6 +13,7 @@ import { registerApply } from "./commands/apply.ts";
 import { registerVerify } from "./commands/verify.ts";
 import { registerCapture } from "./commands/capture.ts";
 import { registerManage } from "./commands/manage.ts";
+import { registerRecipes } from "./commands/recipes.ts";
 import { ExitCode, exitCodeFor, renderError } from "./ui/errors.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
@@ -33,6 +34,7 @@ export function buildProgram(output: Output): Command {
   registerVerify(program, output);
   registerCapture(program, output);
   registerManage(program, output);
+  registerRecipes(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),

@@ -49,6 +49,12 @@ const ALLOWED: Record<string, string[]> = {
   "tasks": ["mod.ts", "recipes"],
 };
 
+function examples(): string[] {
+  return [...Deno.readDirSync(`${ROOT}examples`)].filter((e) => e.name.endsWith(".ts")).map((e) =>
+    `examples/${e.name}`
+  );
+}
+
 async function moduleGraph(
   entry: string,
 ): Promise<{ specifier: string; dependencies?: { code?: { specifier: string } }[] }[]> {
@@ -64,7 +70,9 @@ async function moduleGraph(
 Deno.test("imports follow the layering of architecture.md", async () => {
   const problems: string[] = [];
   let edges = 0;
-  for (const entry of ["mod.ts", "tasks/cli.ts", "tasks/demo.ts", "tasks/bench.ts"]) {
+  for (
+    const entry of ["mod.ts", "tasks/cli.ts", "tasks/demo.ts", "tasks/bench.ts", ...examples()]
+  ) {
     for (const module of await moduleGraph(entry)) {
       if (!module.specifier.startsWith("file://")) continue;
       const from = layerOf(new URL(module.specifier).pathname);

@@ -34,6 +34,7 @@ export function exitCodeFor(error: unknown): number {
         return ExitCode.INVALID_INPUT;
       case "unsafe-path":
       case "compression-mismatch":
+      case "refused":
         return ExitCode.REFUSED;
       case "usage":
       case "not-found":
