@@ -91,3 +91,10 @@ export type {
   AppendWithCompressionCheckOptions,
   AppendWithCompressionCheckReport,
 } from "./recipes/append_with_compression_check.ts";
+export { decideVerdict, sysprepCheck } from "./recipes/sysprep_check.ts";
+export type {
+  SysprepCheckOptions,
+  SysprepEvidence,
+  SysprepReport,
+  SysprepVerdict,
+} from "./recipes/sysprep_check.ts";

@@ -14,7 +14,8 @@ import { registerVerify } from "./commands/verify.ts";
 import { registerCapture } from "./commands/capture.ts";
 import { registerManage } from "./commands/manage.ts";
 import { registerRecipes } from "./commands/recipes.ts";
-import { ExitCode, exitCodeFor, renderError } from "./ui/errors.ts";
+import { ExitCode, exitCodeFor, ExitWith, renderError } from "./ui/errors.ts";
+import { registerSysprepCheck } from "./commands/sysprep_check.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
 /** Builds the program with every command registered. */
@@ -35,6 +36,7 @@ export function buildProgram(output: Output): Command {
   registerCapture(program, output);
   registerManage(program, output);
   registerRecipes(program, output);
+  registerSysprepCheck(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),
@@ -55,6 +57,7 @@ export async function main(args: string[], output: Output = processOutput): Prom
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     }
+    if (error instanceof ExitWith) return error.exitCode;
     output.err(renderError(error, args.includes("--debug")));
     return exitCodeFor(error);
   }

@@ -12,6 +12,21 @@ export const ExitCode = {
   INTERRUPTED: 130,
 } as const;
 
+/**
+ * Thrown by a command that finished and printed its result but must end with a particular exit
+ * code (e.g. sysprep-check's verdicts); the router returns the code and prints nothing more.
+ */
+export class ExitWith extends Error {
+  /** The exit code to return. */
+  readonly exitCode: number;
+
+  constructor(exitCode: number, message: string) {
+    super(message);
+    this.name = "ExitWith";
+    this.exitCode = exitCode;
+  }
+}
+
 /** A usage error found by a command (bad argument combination). */
 export class UsageError extends Error {}
 

@@ -11,7 +11,7 @@ import { HiveValue, RegType, regTypeName } from "../../lib/registry/hive_value.t
 import { baseBlockChecksum } from "../../lib/registry/regf_cells.ts";
 import { WimFormatError } from "../../lib/errors.ts";
 
-const MINIMAL_HIVE = "/work/shared/data/minimal.hive";
+const MINIMAL_HIVE = new URL("../../../shared/data/minimal.hive", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/hives/", import.meta.url);
 
 const hivexshAvailable = (() => {
