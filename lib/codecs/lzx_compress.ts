@@ -10,33 +10,38 @@
  * are cut into blocks of {@linkcode MAX_BLOCK_SIZE} bytes.
  *
  * Match finding: hash chains. For each position the cache gets the latest earlier position with
- * the same 2 bytes (only within {@linkcode MAX_LENGTH2_OFFSET}), the latest with the same 3-byte
- * hash, then every strictly longer match met while walking the chain of positions with the same
- * 4-byte hash, to a depth and a "nice" length that grow with the level. A binary-tree finder
- * (wimlib's choice) was tried first: 1.7% smaller output at depth 24 but about 60% slower per
- * position here, which the time budget could not afford. Matches are found once per block.
+ * the same 2-byte hash (12 bits, only within {@linkcode MAX_LENGTH2_OFFSET}), the latest with the
+ * same 3-byte hash (13 bits), then every strictly longer match met while walking the chain of
+ * positions with the same 4-byte hash, to a depth and a "nice" length that grow with the level.
+ * Small head tables stay in cache: the full 64K-entry 2- and 3-byte tables cost about 4% of the
+ * time for nothing. A binary-tree finder (wimlib's choice) was tried first: 1.7% smaller output at
+ * depth 24 but about 60% slower per position here, which the time budget could not afford.
+ * Matches are found once per block.
  *
  * Parsing, at every level: a near-optimal parse. A forward minimum-cost search over the block,
  * with costs in bits from Huffman code lengths, considers at each position a literal, every
  * length of the three repeat-offset matches (R0–R2 are carried along the cheapest path to each
  * position) and every length of each cached match at the smallest offset reaching it. A match of
  * the nice length or more ends the search window and is taken as is. The first costs come from a
- * greedy parse over the cached matches; each further pass re-prices with the previous result's
+ * greedy parse over the cached matches, symbols it did not use costing
+ * {@linkcode UNUSED_SYMBOL_COST} bits; each further pass re-prices with the previous result's
  * code lengths. Levels below 60 run one pass, plus a second one for blocks whose first parse
  * averages more than {@linkcode EXTRA_PASS_BYTES_PER_ITEM} bytes per item (the greedy prices are
- * far off there: 4% larger than wimlib on a 15%-compressible slice of the Deno binary, 0.2% with
- * the second pass); 60–89 run two passes, 90 and up three. Search depth is 12·L/50 (at least 4),
- * nice length 24·L/50 (at least 12); there is no lazy parser.
+ * far off there, and such blocks parse fast); 60–89 run two passes, 90 and up three. The unused
+ * symbol cost matters most: at 15 the first pass shunned every length/offset pair greedy had not
+ * used and 41% of PE blocks needed the second pass to get within 2.6% of wimlib; at 9 one pass
+ * gets within 2.4%. Search depth is 12·L/50 (at least 4), nice length 24·L/50 (at least 12); there
+ * is no lazy parser.
  *
- * Measured (2-core EPYC VM shared with other jobs, Deno 2.9.6; CPU time, single thread, each
- * chunk alternating with wimlib 1.13.6 through FFI), 288 chunks of 32 KiB from 12 Wine x86-64 PE
- * DLLs, against wimlib's default level 50 (3,676,116 bytes, about 2.6 ms per chunk):
+ * Measured (2-core EPYC VM shared with other jobs, Deno 2.9.6; single thread, best of 5 passes
+ * alternating with wimlib 1.13.6 through FFI), 407 chunks of 32 KiB (every 16th of the 200 MiB PE
+ * DLL bench corpus), against wimlib's default level 50 (3,838,056 bytes, 10.9-11.5 MB/s):
  *
  * | level | passes | size vs wimlib L50 | time vs wimlib L50 |
  * |---|---|---|---|
- * | 20 | 1 (+1) | 1.028 | 1.14 |
- * | 50 (default) | 1 (+1) | 1.017 | 1.45 |
- * | 100 | 3 | 1.006 | 3.1 |
+ * | 20 | 1 (+1) | 1.043 | 0.89 |
+ * | 50 (default) | 1 (+1) | 1.022 | 1.22 (was 1.025 at 1.41 before the tuning above) |
+ * | 100 | 3 | 1.009 | 3.0 |
  *
  * (wimlib's own lazy level 20 is 1.033 at 0.16; our level 20 is far slower than that.)
  */
@@ -74,8 +79,11 @@ export const LZX_DEFAULT_LEVEL = 50;
 
 /** Largest block the compressor writes; chunks above this size get several blocks. */
 const MAX_BLOCK_SIZE = 65536;
+/** Hash bits of the 2-byte table: length-2 matches are only wanted within 1 KiB. */
+const HASH2_BITS = 12;
+const HASH2_SHIFT = 32 - HASH2_BITS;
 /** Hash bits of the 3-byte table. */
-const HASH3_BITS = 16;
+const HASH3_BITS = 13;
 const HASH3_SHIFT = 32 - HASH3_BITS;
 const HASH_MULTIPLIER = 0x9e3779b1 | 0;
 /** Hash bits of the hash-chain heads (4-byte prefixes). */
@@ -92,9 +100,9 @@ const MATCH_OFFSET_MASK = (1 << MATCH_LENGTH_SHIFT) - 1;
  */
 const MAX_LENGTH2_OFFSET = 1024;
 /** A one-pass level parses a block twice when its first parse averages more bytes per item. */
-const EXTRA_PASS_BYTES_PER_ITEM = 5;
+const EXTRA_PASS_BYTES_PER_ITEM = 8;
 /** Cost in bits given to a symbol that the previous pass did not use. */
-const UNUSED_SYMBOL_COST = 15;
+const UNUSED_SYMBOL_COST = 9;
 /** Larger than any path cost. */
 const INFINITE_COST = 0x7fffffff;
 /** Main-symbol length header meaning "length comes from the length code". */
@@ -147,8 +155,8 @@ export class LzxCompressor implements ChunkCompressor {
   readonly #head4 = new Int32Array(1 << CHAIN_HASH_BITS);
   /** The previous position with the same 4-byte hash. */
   readonly #prev: Int32Array;
-  /** Latest position of each 2-byte prefix. */
-  readonly #head2 = new Int32Array(1 << 16);
+  /** Latest position of each 2-byte hash (only recent ones matter). */
+  readonly #head2 = new Int32Array(1 << HASH2_BITS);
   /** Latest position of each 3-byte hash. */
   readonly #head3 = new Int32Array(1 << HASH3_BITS);
   /** Matches of the current block, packed; grows when a block needs more room. */
@@ -348,11 +356,13 @@ export class LzxCompressor implements ChunkCompressor {
       const remaining = n - p;
       if (remaining < 2) continue;
       const word = words[p]!;
-      const key2 = word & 0xffff;
+      const key2 = Math.imul(word << 16, HASH_MULTIPLIER) >>> HASH2_SHIFT;
       const cand2 = head2[key2]!;
       head2[key2] = p;
       let best = 1;
-      if (cand2 !== NIL && p - cand2 <= MAX_LENGTH2_OFFSET) {
+      if (
+        cand2 !== NIL && p - cand2 <= MAX_LENGTH2_OFFSET && ((words[cand2]! ^ word) & 0xffff) === 0
+      ) {
         cache[w++] = (2 << MATCH_LENGTH_SHIFT) | (p - cand2);
         best = 2;
       }
