@@ -85,7 +85,11 @@ export { filetimeToUnix, getFileTimes, preciseTimes } from "./lib/fs/timestamps.
 export { exportImageToZip, scanZip } from "./lib/fs/zip_bridge.ts";
 export type { ExportZipOptions, ExportZipReport } from "./lib/fs/zip_bridge.ts";
 export { applyToVolume } from "./recipes/apply_to_volume.ts";
-export type { ApplyToVolumeOptions, ApplyToVolumeReport, VolumePreflight } from "./recipes/apply_to_volume.ts";
+export type {
+  ApplyToVolumeOptions,
+  ApplyToVolumeReport,
+  VolumePreflight,
+} from "./recipes/apply_to_volume.ts";
 export { appendWithCompressionCheck } from "./recipes/append_with_compression_check.ts";
 export type {
   AppendWithCompressionCheckOptions,
@@ -98,3 +102,5 @@ export type {
   SysprepReport,
   SysprepVerdict,
 } from "./recipes/sysprep_check.ts";
+export { captureToShare } from "./recipes/capture_to_share.ts";
+export type { CaptureToShareOptions, CaptureToShareReport } from "./recipes/capture_to_share.ts";

@@ -16,6 +16,8 @@ import { registerManage } from "./commands/manage.ts";
 import { registerRecipes } from "./commands/recipes.ts";
 import { ExitCode, exitCodeFor, ExitWith, renderError } from "./ui/errors.ts";
 import { registerSysprepCheck } from "./commands/sysprep_check.ts";
+import { registerExportZip } from "./commands/export_zip.ts";
+import { registerCaptureToShare } from "./commands/capture_to_share.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
 /** Builds the program with every command registered. */
@@ -37,6 +39,8 @@ export function buildProgram(output: Output): Command {
   registerManage(program, output);
   registerRecipes(program, output);
   registerSysprepCheck(program, output);
+  registerExportZip(program, output);
+  registerCaptureToShare(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),

@@ -11,6 +11,7 @@ import {
   InlineChunkPool,
   parseCaptureConfig,
   scanTree,
+  scanZip,
   Wim,
   windowsProperties,
   WorkerChunkPool,
@@ -84,7 +85,7 @@ export function registerCapture(program: Command, output: Output): void {
           ? "capture a directory tree into a new WIM"
           : "append a directory tree as a new image",
       )
-      .argument("<source>", "the directory to capture")
+      .argument("<source>", "the directory (or .zip file) to capture")
       .argument(
         "<wimfile>",
         mode === "capture" ? "the WIM to create (replaced if it exists)" : "the WIM to append to",
@@ -138,7 +139,8 @@ async function runCapture(
   output: Output,
 ): Promise<void> {
   const compression = options.compress ? parseCompression(options.compress) : undefined;
-  const imageName = name ?? (source.replace(/\/+$/, "").split("/").pop() || "image");
+  const imageName = name ??
+    (source.replace(/\/+$/, "").replace(/\.zip$/i, "").split("/").pop() || "image");
   if (mode === "append") await checkAppendTarget(wimfile, imageName);
   const config = options.config
     ? parseCaptureConfig(await Deno.readTextFile(options.config), options.config)
@@ -149,15 +151,19 @@ async function runCapture(
     options,
   );
   try {
-    const scan = await scanTree(source, {
-      onProgress: progress.onProgress,
-      ...(options.unixData ? { unixData: true } : {}),
-      ...(options.strict ? { strict: true } : {}),
-      ...(options.norpfix ? { rpfix: false } : {}),
-      ...(config ? { config } : {}),
-    });
+    const fromZip = /\.zip$/i.test(source) &&
+      (await Deno.stat(source).catch(() => null))?.isFile === true;
+    const scan = fromZip
+      ? await scanZip(source, { onProgress: progress.onProgress })
+      : await scanTree(source, {
+        onProgress: progress.onProgress,
+        ...(options.unixData ? { unixData: true } : {}),
+        ...(options.strict ? { strict: true } : {}),
+        ...(options.norpfix ? { rpfix: false } : {}),
+        ...(config ? { config } : {}),
+      });
     const properties = [
-      ...windowsProperties(source),
+      ...(fromZip ? [] : windowsProperties(source)),
       ...(options.imageProperty ?? []).map(splitProperty),
     ];
     using pool: ChunkPool = options.threads === 1
