@@ -8,12 +8,12 @@
 
 import { WimkitError } from "../errors.ts";
 import { HeaderFlag, ResourceFlag, WIM_HEADER_SIZE } from "../format/constants.ts";
-import { type BlobTableEntry, parseBlobTable, serializeBlobTable } from "../format/blob_table.ts";
+import { type BlobTableEntry, parseBlobTable } from "../format/blob_table.ts";
 import { serializeHeader } from "../format/header.ts";
-import { EMPTY_RESOURCE, type ResourceHeader } from "../format/resource_header.ts";
+import { EMPTY_RESOURCE } from "../format/resource_header.ts";
 import { FileSink } from "../io/file_sink.ts";
 import { openFileSource } from "../io/file_source.ts";
-import { computeIntegrityTable } from "./integrity_writer.ts";
+import { writeTables } from "./tables_writer.ts";
 import { Wim } from "./wim.ts";
 
 const PIECE_BYTES = 1 << 20;
@@ -95,30 +95,13 @@ export async function splitWim(
         table.push({ ...entry, partNumber: i + 1, resource: { ...resource, offset: pos } });
         pos += resource.sizeInWim;
       }
-      const tableBytes = serializeBlobTable(table);
-      const blobTable: ResourceHeader = {
-        sizeInWim: tableBytes.length,
-        flags: ResourceFlag.METADATA,
-        offset: pos,
-        originalSize: tableBytes.length,
-      };
-      sink.write(pos, tableBytes);
-      pos += tableBytes.length;
-      const xml: ResourceHeader = {
-        sizeInWim: xmlBytes.length,
-        flags: ResourceFlag.METADATA,
-        offset: pos,
-        originalSize: xmlBytes.length,
-      };
-      sink.write(pos, xmlBytes);
-      pos += xmlBytes.length;
-      let integrity = EMPTY_RESOURCE;
-      if (wim.header.integrity.sizeInWim > 0) {
-        const bytes = computeIntegrityTable(sink, blobTable.offset + blobTable.sizeInWim);
-        integrity = { sizeInWim: bytes.length, flags: 0, offset: pos, originalSize: bytes.length };
-        sink.write(pos, bytes);
-        pos += bytes.length;
-      }
+      const tables = writeTables(
+        sink,
+        pos,
+        table,
+        () => xmlBytes,
+        wim.header.integrity.sizeInWim > 0,
+      );
       sink.write(
         0,
         serializeHeader({
@@ -126,11 +109,11 @@ export async function splitWim(
           flags: (wim.header.flags | HeaderFlag.SPANNED) & ~HeaderFlag.WRITE_IN_PROGRESS,
           partNumber: i + 1,
           totalParts: plans.length,
-          blobTable,
-          xml,
+          blobTable: tables.blobTable,
+          xml: tables.xml,
           bootIndex: 0,
           bootMetadata: EMPTY_RESOURCE,
-          integrity,
+          integrity: tables.integrity,
         }),
       );
       sink.sync();

@@ -28,14 +28,14 @@ import {
   serializeHeader,
   type WimHeader,
 } from "../format/header.ts";
-import { type BlobTableEntry, parseBlobTable, serializeBlobTable } from "../format/blob_table.ts";
-import { EMPTY_RESOURCE, type ResourceHeader } from "../format/resource_header.ts";
+import { type BlobTableEntry, parseBlobTable } from "../format/blob_table.ts";
+import { EMPTY_RESOURCE } from "../format/resource_header.ts";
 import { WimXml } from "../format/xml_info.ts";
 import { FileSink } from "../io/file_sink.ts";
 import type { OperationOptions } from "../progress.ts";
 import { hashSource, writeBlobs, writeSolidResource, type WrittenBlob } from "./blob_writer.ts";
 import { imageStats } from "./image_stats.ts";
-import { computeIntegrityTable } from "./integrity_writer.ts";
+import { writeTables } from "./tables_writer.ts";
 import { bytesSource, type ContentSource, type NewNode } from "./new_image.ts";
 import { metadataFor, type StreamHashes } from "./new_metadata.ts";
 import { Wim } from "./wim.ts";
@@ -485,37 +485,11 @@ async function writeImages(
   ];
   if (oldEntries.length === 0) tableEntries.sort((a, b) => metadataFirst(a) - metadataFirst(b));
   // 5. Blob table, XML, integrity table, header.
-  const table = serializeBlobTable(tableEntries);
-  const blobTable: ResourceHeader = {
-    sizeInWim: table.length,
-    flags: ResourceFlag.METADATA,
-    offset: pos,
-    originalSize: table.length,
-  };
-  sink.write(pos, table);
-  pos += table.length;
-  xml.totalBytes = pos;
-  const xmlBytes = xml.serialize();
-  const xmlResource: ResourceHeader = {
-    sizeInWim: xmlBytes.length,
-    flags: ResourceFlag.METADATA,
-    offset: pos,
-    originalSize: xmlBytes.length,
-  };
-  sink.write(pos, xmlBytes);
-  pos += xmlBytes.length;
-  let integrity = EMPTY_RESOURCE;
-  if (options.check || header.integrity.sizeInWim > 0) {
-    const integrityBytes = computeIntegrityTable(sink, blobTable.offset + blobTable.sizeInWim);
-    integrity = {
-      sizeInWim: integrityBytes.length,
-      flags: 0,
-      offset: pos,
-      originalSize: integrityBytes.length,
-    };
-    sink.write(pos, integrityBytes);
-    pos += integrityBytes.length;
-  }
+  const tables = writeTables(sink, pos, tableEntries, (xmlOffset) => {
+    xml.totalBytes = xmlOffset;
+    return xml.serialize();
+  }, options.check === true || header.integrity.sizeInWim > 0);
+  pos = tables.end;
   sink.truncate(pos);
   sink.sync();
   if (bootIndex > imageCount) bootIndex = 0;
@@ -528,11 +502,11 @@ async function writeImages(
       ...header,
       flags: header.flags & ~HeaderFlag.WRITE_IN_PROGRESS,
       imageCount,
-      blobTable,
-      xml: xmlResource,
+      blobTable: tables.blobTable,
+      xml: tables.xml,
       bootIndex,
       bootMetadata: bootIndex === 0 ? EMPTY_RESOURCE : metadataEntries[bootIndex - 1]!.resource,
-      integrity,
+      integrity: tables.integrity,
     }),
   );
   sink.sync();
