@@ -19,6 +19,8 @@ export interface DecodeJob {
   readonly input: Uint8Array;
   /** Per chunk, three numbers: offset in `input`, stored size, uncompressed size. */
   readonly chunks: Uint32Array;
+  /** A buffer to decode into (at least the total uncompressed size), reused across jobs. */
+  readonly output?: Uint8Array;
 }
 
 /**
@@ -44,7 +46,8 @@ export function decodeJob(
   const chunks = job.chunks;
   let total = 0;
   for (let i = 2; i < chunks.length; i += 3) total += chunks[i]!;
-  const out = output ?? new Uint8Array(total);
+  const given = output ?? job.output;
+  const out = given && given.length >= total ? given.subarray(0, total) : new Uint8Array(total);
   let pos = 0;
   for (let i = 0; i < chunks.length; i += 3) {
     const start = chunks[i]!;
@@ -87,6 +90,8 @@ export interface EncodeJob {
   readonly input: Uint8Array;
   /** Uncompressed size of each chunk. */
   readonly sizes: Uint32Array;
+  /** A buffer of at least `input.length` bytes to write into, reused across jobs. */
+  readonly output?: Uint8Array;
 }
 
 /** What an encode job produced: each chunk compressed, or raw when it did not shrink. */
@@ -127,7 +132,9 @@ export class CompressorCache {
  */
 export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks {
   const encoder = cache.get(job.codec, job.chunkSize, job.level);
-  const output = new Uint8Array(job.input.length);
+  const output = job.output && job.output.length >= job.input.length
+    ? job.output
+    : new Uint8Array(job.input.length);
   const storedSizes = new Uint32Array(job.sizes.length);
   let inPos = 0;
   let outPos = 0;

@@ -23,8 +23,36 @@ export interface ChunkPool extends Disposable {
   readonly concurrency: number;
   /** Decodes `job`; the job's `input` may be transferred away (do not reuse it). */
   decode(job: DecodeJob): Promise<Uint8Array>;
-  /** Encodes `job`; the job's `input` may be transferred away (do not reuse it). */
+  /** A buffer of at least `size` bytes, recycled from released ones when possible. */
+  buffer(size: number): Uint8Array;
+  /** Hands back a buffer (an input, or an output once consumed) for reuse. */
+  release(bytes: Uint8Array): void;
+  /** Encodes `job`; the job's `input` may be transferred away (do not reuse it); release the
+   * result's `output` once written. */
   encode(job: EncodeJob): Promise<EncodedChunks>;
+}
+
+/** Buffers kept for reuse; recycling keeps garbage (and so peak memory) low in every isolate. */
+const MAX_RECYCLED_BUFFERS = 16;
+
+/** A small free list of ArrayBuffers, reused when large enough. */
+class BufferRecycler {
+  readonly #free: ArrayBuffer[] = [];
+
+  take(size: number): Uint8Array {
+    const index = this.#free.findIndex((buffer) =>
+      buffer.byteLength >= size && buffer.byteLength <= size * 2
+    );
+    if (index >= 0) return new Uint8Array(this.#free.splice(index, 1)[0]!, 0, size);
+    return new Uint8Array(size);
+  }
+
+  give(bytes: Uint8Array): void {
+    const buffer = bytes.buffer;
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+    if (this.#free.length >= MAX_RECYCLED_BUFFERS || this.#free.includes(buffer)) return;
+    this.#free.push(buffer);
+  }
 }
 
 /**
@@ -43,18 +71,38 @@ export class InlineChunkPool implements ChunkPool {
   readonly concurrency = 1;
   readonly #decoders = new DecompressorCache();
   readonly #encoders = new CompressorCache();
+  readonly #buffers = new BufferRecycler();
 
   decode(job: DecodeJob): Promise<Uint8Array> {
     try {
-      return Promise.resolve(decodeJob(job, this.#decoders));
+      const output = decodeJob(
+        job,
+        this.#decoders,
+        job.output ?? this.#buffers.take(totalSize(job)),
+      );
+      this.#buffers.give(job.input);
+      return Promise.resolve(output);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
+  buffer(size: number): Uint8Array {
+    return this.#buffers.take(size);
+  }
+
+  release(bytes: Uint8Array): void {
+    this.#buffers.give(bytes);
+  }
+
   encode(job: EncodeJob): Promise<EncodedChunks> {
     try {
-      return Promise.resolve(encodeJob(job, this.#encoders));
+      const result = encodeJob({
+        ...job,
+        output: job.output ?? this.#buffers.take(job.input.length),
+      }, this.#encoders);
+      this.#buffers.give(job.input);
+      return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -93,25 +141,49 @@ export class WorkerChunkPool implements ChunkPool {
     this.concurrency = size;
   }
 
+  readonly #buffers = new BufferRecycler();
+
   async decode(job: DecodeJob): Promise<Uint8Array> {
-    const response = await this.#post({ id: this.#nextId++, kind: "decode", job }, job.input);
-    return (response as { output: Uint8Array }).output;
+    const output = job.output ?? this.#buffers.take(totalSize(job));
+    const request: WorkerRequest = { id: this.#nextId++, kind: "decode", job: { ...job, output } };
+    const response = await this.#post(request, job.input, output);
+    const { output: decoded, input } = response as { output: Uint8Array; input?: Uint8Array };
+    if (input) this.#buffers.give(input);
+    return decoded;
+  }
+
+  buffer(size: number): Uint8Array {
+    return this.#buffers.take(size);
+  }
+
+  release(bytes: Uint8Array): void {
+    this.#buffers.give(bytes);
   }
 
   async encode(job: EncodeJob): Promise<EncodedChunks> {
-    const response = await this.#post({ id: this.#nextId++, kind: "encode", job }, job.input);
-    const { output, storedSizes } = response as { output: Uint8Array; storedSizes: Uint32Array };
-    return { output, storedSizes };
+    const output = job.output ?? this.#buffers.take(job.input.length);
+    const request: WorkerRequest = { id: this.#nextId++, kind: "encode", job: { ...job, output } };
+    const response = await this.#post(request, job.input, output);
+    const { output: encoded, input, storedSizes } = response as {
+      output: Uint8Array;
+      input?: Uint8Array;
+      storedSizes: Uint32Array;
+    };
+    if (input) this.#buffers.give(input);
+    return { output: encoded, storedSizes };
   }
 
-  #post(request: WorkerRequest, input: Uint8Array): Promise<WorkerResponse> {
+  #post(request: WorkerRequest, input: Uint8Array, output?: Uint8Array): Promise<WorkerResponse> {
     const index = this.#leastLoaded();
     const worker = this.#worker(index);
     this.#load[index]!++;
     return new Promise((resolve, reject) => {
       this.#pending.set(request.id, { resolve, reject, worker: index });
-      const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength;
-      worker.postMessage(request, whole ? [input.buffer as ArrayBuffer] : []);
+      const buffers = [input.buffer, ...(output ? [output.buffer] : [])] as ArrayBuffer[];
+      const transfer = buffers.filter((buffer, i) =>
+        buffer.byteLength > 0 && buffers.indexOf(buffer) === i
+      );
+      worker.postMessage(request, transfer);
     });
   }
 
@@ -164,4 +236,11 @@ export class WorkerChunkPool implements ChunkPool {
     }
     this.#pending.clear();
   }
+}
+
+/** Total uncompressed size of a decode job. */
+function totalSize(job: DecodeJob): number {
+  let total = 0;
+  for (let i = 2; i < job.chunks.length; i += 3) total += job.chunks[i]!;
+  return total;
 }

@@ -16,7 +16,12 @@ export type WorkerRequest =
 
 /** The worker's answer. */
 export type WorkerResponse =
-  | { readonly id: number; readonly output: Uint8Array; readonly storedSizes?: Uint32Array }
+  | {
+    readonly id: number;
+    readonly output: Uint8Array;
+    readonly input?: Uint8Array;
+    readonly storedSizes?: Uint32Array;
+  }
   | { readonly id: number; readonly error: string };
 
 const decoders = new DecompressorCache();
@@ -31,10 +36,19 @@ scope.onmessage = (event) => {
   try {
     if (request.kind === "decode") {
       const output = decodeJob(request.job, decoders);
-      scope.postMessage({ id: request.id, output }, [output.buffer as ArrayBuffer]);
+      const input = request.job.input;
+      // Both buffers go back, so the pool can reuse them for later jobs.
+      const transfer = output.buffer === input.buffer
+        ? [output.buffer]
+        : [output.buffer, input.buffer];
+      scope.postMessage({ id: request.id, output, input }, transfer as ArrayBuffer[]);
     } else {
       const { output, storedSizes } = encodeJob(request.job, encoders);
-      scope.postMessage({ id: request.id, output, storedSizes }, [output.buffer as ArrayBuffer]);
+      const input = request.job.input;
+      const transfer = output.buffer === input.buffer
+        ? [output.buffer]
+        : [output.buffer, input.buffer];
+      scope.postMessage({ id: request.id, output, input, storedSizes }, transfer as ArrayBuffer[]);
     }
   } catch (error) {
     scope.postMessage({

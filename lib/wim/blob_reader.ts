@@ -124,6 +124,8 @@ export async function* readBlobs(
         }
         pos += unit.size;
       }
+      // Every slice of the job has been consumed: its buffer can serve a later job.
+      pool.release(output);
     }
   } finally {
     // Let rejected in-flight jobs settle quietly when the consumer stops early.
@@ -159,7 +161,7 @@ function describeFailure(error: unknown, job: PlannedJob, fileName: string | und
 async function submit(job: PlannedJob, pool: ChunkPool): Promise<Uint8Array> {
   let inputBytes = 0;
   for (const unit of job.units) inputBytes += unit.fileEnd - unit.fileStart;
-  const input = new Uint8Array(inputBytes);
+  const input = pool.buffer(inputBytes);
   const chunks = new Uint32Array(job.units.length * 3);
   let pos = 0;
   let i = 0;

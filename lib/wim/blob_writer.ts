@@ -152,7 +152,8 @@ class ChunkBatcher {
   async submit(): Promise<void> {
     if (this.#chunks.length === 0) return;
     const sizes = Uint32Array.from(this.#chunks, (c) => c.size);
-    const input = this.#input.slice(0, this.#used);
+    const input = this.#options.pool.buffer(this.#used);
+    input.set(this.#input.subarray(0, this.#used));
     const { codec, chunkSize, level, pool } = this.#options;
     const result = codec === "none" || this.#raw
       ? Promise.resolve({ output: input, storedSizes: sizes })
@@ -267,6 +268,7 @@ export async function writeBlobs(
       consumed += chunk.size;
       if (state.storedOffsets.length === state.chunkCount) await finalize(chunk.blob);
     }
+    options.pool.release(output);
     options.onBytes?.(consumed);
   };
   const batcher = new ChunkBatcher(options, consume);
@@ -355,6 +357,7 @@ export async function writeSolidResource(
       outPos += stored;
       consumed += job.chunks[i]!.size;
     }
+    options.pool.release(result.output);
     options.onBytes?.(consumed);
   };
   const batcher = new ChunkBatcher(options, consume);

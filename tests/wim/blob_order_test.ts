@@ -23,6 +23,12 @@ class CountingPool implements ChunkPool {
   encode(job: EncodeJob) {
     return this.#inner.encode(job);
   }
+  buffer(size: number) {
+    return this.#inner.buffer(size);
+  }
+  release(bytes: Uint8Array) {
+    this.#inner.release(bytes);
+  }
   [Symbol.dispose]() {}
 }
 
