@@ -9,41 +9,12 @@ import fc from "fast-check";
 import { LzxCompressor } from "../../lib/codecs/lzx_compress.ts";
 import { LzxDecompressor } from "../../lib/codecs/lzx_decompress.ts";
 import { hasLibwim, libwimCompress, libwimDecompress } from "../support/libwim.ts";
+import { assertSameBytes, pseudoRandom, repetitive } from "../support/codec_data.ts";
 
 const noLibwim = !hasLibwim();
 const WINE_DLL_DIR = "/tmp/wine/x/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/";
 /** A fixed slice of the Wine PE corpus used for the size-ratio test. */
 const WINE_DLLS = ["kernelbase.dll", "ntdll.dll", "user32.dll", "ole32.dll", "msvcrt.dll"];
-
-/** Asserts byte equality without printing two huge arrays on failure. */
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: first difference at byte ${i}: ${actual[i]} != ${expected[i]}`);
-    }
-  }
-}
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed | 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state;
-  }
-  return out;
-}
-
-/** Repetitive but not trivial: zero runs, counters and a short period. */
-function repetitive(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i % 97 < 40) ? 0 : ((i >> 7) + (i % 13)) & 0xff;
-  return out;
-}
 
 function textData(length: number): Uint8Array {
   const words = ["wim", "image", "chunk", "resource", "the", "of", "LZX", "window", "block", "\n"];

@@ -25,6 +25,7 @@ import {
 } from "../../lib/codecs/lzx_common.ts";
 import { LzxDecompressor } from "../../lib/codecs/lzx_decompress.ts";
 import { hasLibwim, libwimCompress, libwimDecompress } from "../support/libwim.ts";
+import { assertSameBytes, pseudoRandom, repetitive } from "../support/codec_data.ts";
 
 const noLibwim = !hasLibwim();
 
@@ -42,16 +43,6 @@ function decode(src: Uint8Array, usize: number, chunkSize = 32768): Uint8Array {
   return dst;
 }
 
-/** Asserts byte equality without printing two huge arrays on failure. */
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i]) {
-      assert.fail(`${what}: first difference at byte ${i}: ${actual[i]} != ${expected[i]}`);
-    }
-  }
-}
-
 // --- Test data -----------------------------------------------------------------------------
 
 const encoder = new TextEncoder();
@@ -59,26 +50,6 @@ const encoder = new TextEncoder();
 function repeatToLength(unit: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = unit[i % unit.length]!;
-  return out;
-}
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed | 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state;
-  }
-  return out;
-}
-
-/** Repetitive but not trivial: short records with counters and runs. */
-function repetitive(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i % 97 < 40) ? 0 : ((i >> 7) + (i % 13)) & 0xff;
   return out;
 }
 
