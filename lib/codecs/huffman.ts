@@ -233,11 +233,11 @@ export function buildCodeLengths(
   }
   // Depths: root is the last internal node.
   const depth = new Uint8Array(2 * n - 1);
-  const maxDepthSeen = new Uint16Array(64);
+  const counts = new Uint16Array(64);
   depth[2 * n - 2] = 0;
   for (let node = 2 * n - 3; node >= 0; node--) depth[node] = depth[parent[node]!]! + 1;
-  for (let i = 0; i < n; i++) maxDepthSeen[Math.min(depth[i]!, 63)]!++;
-  const counts = limitLengthCounts(maxDepthSeen, maxLength);
+  for (let i = 0; i < n; i++) counts[Math.min(depth[i]!, 63)]!++;
+  limitCodeLengthCounts(counts, 63, maxLength);
   // Rarest symbols get the longest codes.
   let next = 0;
   for (let len = maxLength; len >= 1; len--) {
@@ -246,15 +246,28 @@ export function buildCodeLengths(
   return n;
 }
 
-/** Folds leaf counts deeper than `maxLength` back into a complete code of at most that length. */
-function limitLengthCounts(countsByDepth: Uint16Array, maxLength: number): Uint16Array {
-  const counts = new Uint16Array(maxLength + 1);
-  let overflow = false;
-  for (let d = 1; d < countsByDepth.length; d++) {
-    if (d > maxLength && countsByDepth[d]! > 0) overflow = true;
-    counts[Math.min(d, maxLength)]! += countsByDepth[d]!;
+/**
+ * Folds leaf counts deeper than `maxLength` (indexes up to `maxDepth`) back into a complete code of
+ * at most `maxLength` bits, in place: counts[len] is then how many symbols get a `len`-bit code.
+ * Shared by the encoders' length limiter and the LZMS code construction.
+ *
+ * @example
+ * ```ts
+ * import { limitCodeLengthCounts } from "./huffman.ts";
+ * const counts = Uint32Array.of(0, 1, 1, 0, 2); // depths 1, 2, 4, 4
+ * limitCodeLengthCounts(counts, 4, 3);
+ * // counts: 0, 1, 1, 2, 0 (depths 1, 2, 3, 3)
+ * ```
+ */
+export function limitCodeLengthCounts(
+  counts: Uint16Array | Uint32Array,
+  maxDepth: number,
+  maxLength: number,
+): void {
+  for (let d = maxLength + 1; d <= maxDepth; d++) {
+    counts[maxLength]! += counts[d]!;
+    counts[d] = 0;
   }
-  if (!overflow) return counts;
   let kraft = 0;
   for (let len = 1; len <= maxLength; len++) kraft += counts[len]! * 2 ** (maxLength - len);
   const full = 2 ** maxLength;
@@ -270,7 +283,6 @@ function limitLengthCounts(countsByDepth: Uint16Array, maxLength: number): Uint1
     }
     kraft--;
   }
-  return counts;
 }
 
 /**

@@ -10,6 +10,8 @@
  * it after decoding, both with the same "is this code?" heuristic).
  */
 
+import { limitCodeLengthCounts } from "./huffman.ts";
+
 /** Number of literal symbols (one per byte value). */
 export const LZMS_NUM_LITERAL_SYMS = 256;
 /** Number of length slots. */
@@ -395,7 +397,7 @@ export function buildLzmsCodeLengths(
     if (depth > maxDepth) maxDepth = depth;
   }
   if (maxDepth > LZMS_MAX_CODEWORD_LENGTH) {
-    limitDepthCounts(depthCounts, maxDepth, LZMS_MAX_CODEWORD_LENGTH);
+    limitCodeLengthCounts(depthCounts, maxDepth, LZMS_MAX_CODEWORD_LENGTH);
     maxDepth = LZMS_MAX_CODEWORD_LENGTH;
   }
   let next = 0;
@@ -403,29 +405,6 @@ export function buildLzmsCodeLengths(
     for (let c = depthCounts[depth]!; c > 0; c--) lengths[keys[next++]! & 1023] = depth;
   }
   return maxDepth;
-}
-
-/** Folds leaves deeper than `maxLength` into a complete code of at most `maxLength` bits. */
-function limitDepthCounts(counts: Uint32Array, maxDepth: number, maxLength: number): void {
-  for (let d = maxLength + 1; d <= maxDepth; d++) {
-    counts[maxLength]! += counts[d]!;
-    counts[d] = 0;
-  }
-  let kraft = 0;
-  for (let len = 1; len <= maxLength; len++) kraft += counts[len]! * 2 ** (maxLength - len);
-  const full = 2 ** maxLength;
-  while (kraft > full) {
-    // Drop a leaf from the deepest level and split a shallower leaf into two deeper ones.
-    counts[maxLength]!--;
-    for (let len = maxLength - 1; len >= 1; len--) {
-      if (counts[len]! > 0) {
-        counts[len]!--;
-        counts[len + 1]! += 2;
-        break;
-      }
-    }
-    kraft--;
-  }
 }
 
 /** Chunks of at most this many bytes are never filtered. */

@@ -34,7 +34,6 @@ import {
   ensureDirectory,
   prepareTarget,
   writeAll,
-  writeEmptyFile,
 } from "./posix_target.ts";
 
 /** Options for {@linkcode applyImage}. */
@@ -187,7 +186,11 @@ export async function applyImage(
     }
     const hash = entry.streams.data;
     if (!hash) {
-      writeEmptyFile(hostPath(entry), () => fail(entry, "create file", new Error("failed")));
+      try {
+        closeFile(createFile(hostPath(entry)));
+      } catch (error) {
+        fail(entry, "create file", error);
+      }
       continue;
     }
     const key = toHex(hash);

@@ -83,14 +83,6 @@ export function createFile(path: string): number {
   return openSync(path, "wx");
 }
 
-export function writeEmptyFile(path: string, onError: () => never): void {
-  try {
-    closeSync(createFile(path));
-  } catch {
-    onError();
-  }
-}
-
 export function writeAll(fd: number, data: Uint8Array): void {
   let done = 0;
   while (done < data.length) done += writeSync(fd, data, done, data.length - done);

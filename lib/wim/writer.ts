@@ -483,7 +483,6 @@ async function writeImages(
     ...newEntries.map(adjust),
     ...solidEntries.map(adjust),
   ];
-  if (oldEntries.length === 0) tableEntries.sort((a, b) => metadataFirst(a) - metadataFirst(b));
   // 5. Blob table, XML, integrity table, header.
   const tables = writeTables(sink, pos, tableEntries, (xmlOffset) => {
     xml.totalBytes = xmlOffset;
@@ -519,11 +518,6 @@ async function writeImages(
     reusedBlobs: reused,
     sizeBytes: pos,
   };
-}
-
-/** Sort key putting metadata entries first, as wimlib writes a new table (stable otherwise). */
-function metadataFirst(entry: BlobTableEntry): number {
-  return entry.resource.flags & ResourceFlag.METADATA ? 0 : 1;
 }
 
 function* nodesOf(root: NewNode): Generator<NewNode> {
