@@ -59,7 +59,7 @@ export class DecompressorCache {
 }
 
 /**
- * Returns a new compressor for `type` at wimlib's `level` scale (0 = the default, 50);
+ * Returns a new compressor for `type` at wimlib's `level` scale (0 = each codec's default);
  * `chunkSize` is the chunk size it will be given (LZX sizes its window from it).
  *
  * @example

@@ -19,7 +19,12 @@ import {
 } from "../format/constants.ts";
 import { viewOf, writeU64 } from "../format/bytes.ts";
 import type { ResourceHeader } from "../format/resource_header.ts";
-import type { FileSink } from "../io/file_sink.ts";
+import type { ByteSink } from "../io/byte_sink.ts";
+import {
+  PIPABLE_BLOB_HEADER_SIZE,
+  PIPABLE_CHUNK_PREFIX_SIZE,
+  serializePipableBlobHeader,
+} from "../format/pipable_blob_header.ts";
 import type { ContentSource } from "./new_image.ts";
 
 /** Output bytes one compression job aims for. */
@@ -33,6 +38,10 @@ export interface BlobToWrite {
   readonly source: ContentSource;
   /** Store without compression (a CompressionExclusionList match). */
   readonly raw?: boolean;
+  /** SHA-1 (hex) known in advance; the pipable layout needs it before the data. */
+  readonly hash?: string;
+  /** Pipable layout: mark the blob header as metadata (0x02). */
+  readonly metadata?: boolean;
 }
 
 /** A blob once written. */
@@ -50,7 +59,7 @@ export interface WrittenBlob {
 /** How to write. */
 export interface BlobWriterOptions {
   /** Where. */
-  readonly sink: FileSink;
+  readonly sink: ByteSink;
   /** File offset to start at. */
   readonly offset: number;
   /** Codec, or "none". */
@@ -65,6 +74,12 @@ export interface BlobWriterOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Cancels the write. */
   readonly signal?: AbortSignal;
+  /**
+   * wimlib's pipable layout (wim-format.md §13): a blob header before each resource, a u32 size
+   * before each chunk, the chunk table after the chunks, no uncompressed fallback; written
+   * strictly in order, so the sink may be a pipe. Needs every blob's hash in advance.
+   */
+  readonly pipable?: boolean;
 }
 
 interface ChunkRef {
@@ -116,7 +131,12 @@ class ChunkBatcher {
     if (!(options.chunkSize > 0)) throw new RangeError(`invalid chunk size ${options.chunkSize}`);
     this.#options = options;
     this.#consume = consume;
-    this.#input = new Uint8Array(Math.max(JOB_TARGET_BYTES, options.chunkSize));
+    this.#input = options.pool.buffer(this.#capacity());
+  }
+
+  /** Bytes one job's input buffer holds: the job target, or one chunk when chunks are larger. */
+  #capacity(): number {
+    return Math.max(JOB_TARGET_BYTES, this.#options.chunkSize);
   }
 
   /**
@@ -152,8 +172,9 @@ class ChunkBatcher {
   async submit(): Promise<void> {
     if (this.#chunks.length === 0) return;
     const sizes = Uint32Array.from(this.#chunks, (c) => c.size);
-    const input = this.#options.pool.buffer(this.#used);
-    input.set(this.#input.subarray(0, this.#used));
+    // The collecting buffer itself becomes the job's input (moved to a worker, recycled after).
+    const input = this.#input.subarray(0, this.#used);
+    this.#input = this.#options.pool.buffer(this.#capacity());
     const { codec, chunkSize, level, pool } = this.#options;
     const result = codec === "none" || this.#raw
       ? Promise.resolve({ output: input, storedSizes: sizes })
@@ -181,6 +202,8 @@ class ChunkBatcher {
 
 interface BlobState {
   source: ContentSource;
+  expectedHash: string | undefined;
+  metadata: boolean;
   raw: boolean;
   chunkCount: number;
   tableBytes: number;
@@ -205,8 +228,14 @@ export async function writeBlobs(
     const raw = options.codec === "none" || blob.raw === true;
     const chunkCount = Math.ceil(blob.source.size / chunkSize);
     const entrySize = blob.source.size > 0xffffffff ? 8 : 4;
+    const expectedHash = blob.hash ?? blob.source.knownHash;
+    if (options.pipable && expectedHash === undefined) {
+      throw new RangeError(`pipable layout: the hash of "${blob.source.label}" must be known`);
+    }
     return {
       source: blob.source,
+      expectedHash,
+      metadata: blob.metadata === true,
       raw,
       chunkCount,
       tableBytes: raw ? 0 : (chunkCount - 1) * entrySize,
@@ -222,7 +251,10 @@ export async function writeBlobs(
     const size = state.source.size;
     const total = state.tableBytes + state.written;
     let resource: ResourceHeader;
-    if (state.raw || total >= size) {
+    if (options.pipable) {
+      resource = finishPipable(state, sink, pos);
+      pos = resource.offset + resource.sizeInWim;
+    } else if (state.raw || total >= size) {
       if (!state.raw && state.chunkCount > 1) {
         // Compression did not pay: store the blob uncompressed instead (§4.2).
         await rewriteRaw(state, sink);
@@ -256,11 +288,17 @@ export async function writeBlobs(
       const chunk = job.chunks[i]!;
       const state = states[chunk.blob]!;
       const stored = storedSizes[i]!;
-      if (state.start < 0) {
+      if (state.start < 0 && options.pipable) {
+        pos = startPipable(state, sink, pos);
+      } else if (state.start < 0) {
         state.start = pos;
         pos += state.tableBytes;
       }
       state.storedOffsets.push(state.written);
+      if (options.pipable && !state.raw) {
+        sink.write(pos, u32(stored));
+        pos += PIPABLE_CHUNK_PREFIX_SIZE;
+      }
       sink.write(pos, output.subarray(outPos, outPos + stored));
       pos += stored;
       outPos += stored;
@@ -284,7 +322,7 @@ export async function writeBlobs(
         await batcher.add(index, piece, state.raw);
       }
       checkSize(state.source, size);
-      state.hash = checkKnownHash(state.source, hash);
+      state.hash = checkKnownHash(state.source, hash, state.expectedHash);
       await batcher.endChunk(index);
     }
     await batcher.finish();
@@ -295,9 +333,13 @@ export async function writeBlobs(
   return { written, end: pos };
 }
 
-function checkKnownHash(source: ContentSource, hash: Hash): string {
+function checkKnownHash(
+  source: ContentSource,
+  hash: Hash,
+  expected: string | undefined = source.knownHash,
+): string {
   const digest = hash.digest("hex");
-  if (source.knownHash !== undefined && source.knownHash !== digest) {
+  if (expected !== undefined && expected !== digest) {
     throw new WimkitError(
       `Cannot capture "${source.label}": it changed while being captured`,
       "io",
@@ -309,7 +351,43 @@ function checkKnownHash(source: ContentSource, hash: Hash): string {
   return digest;
 }
 
-async function rewriteRaw(state: BlobState, sink: FileSink): Promise<void> {
+/** Pipable layout: writes the blob header; returns where the resource itself starts. */
+function startPipable(state: BlobState, sink: ByteSink, pos: number): number {
+  const flags = (state.raw ? 0 : ResourceFlag.COMPRESSED) |
+    (state.metadata ? ResourceFlag.METADATA : 0);
+  const hash = Uint8Array.fromHex(state.expectedHash!);
+  sink.write(pos, serializePipableBlobHeader({ size: state.source.size, hash, flags }));
+  state.start = pos + PIPABLE_BLOB_HEADER_SIZE;
+  return state.start;
+}
+
+/** Pipable layout: writes the chunk table after the chunks; returns the resource header. */
+function finishPipable(state: BlobState, sink: ByteSink, pos: number): ResourceHeader {
+  const size = state.source.size;
+  if (state.raw) return { sizeInWim: size, flags: 0, offset: state.start, originalSize: size };
+  const entrySize = state.chunkCount > 1 ? state.tableBytes / (state.chunkCount - 1) : 4;
+  const table = new Uint8Array(state.tableBytes);
+  const view = viewOf(table);
+  for (let i = 1; i < state.chunkCount; i++) {
+    if (entrySize === 8) writeU64(view, (i - 1) * 8, state.storedOffsets[i]!);
+    else view.setUint32((i - 1) * 4, state.storedOffsets[i]!, true);
+  }
+  sink.write(pos, table);
+  return {
+    sizeInWim: pos + table.length - state.start,
+    flags: ResourceFlag.COMPRESSED,
+    offset: state.start,
+    originalSize: size,
+  };
+}
+
+function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  viewOf(out).setUint32(0, value, true);
+  return out;
+}
+
+async function rewriteRaw(state: BlobState, sink: ByteSink): Promise<void> {
   const hash = createHash("sha1");
   let pos = state.start;
   for await (const piece of state.source.read()) {
