@@ -88,3 +88,10 @@ export class CompressionMismatchError extends WimkitError {
     super(message, "compression-mismatch", context);
   }
 }
+
+/** A remote file (HTTP) changed on the server while it was being read. */
+export class SourceChangedError extends WimkitError {
+  constructor(message: string, context: WimkitErrorContext = {}) {
+    super(message, "io", context);
+  }
+}

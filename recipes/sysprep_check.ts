@@ -20,6 +20,7 @@ import { WimkitError } from "../lib/errors.ts";
 import { type DentryNode, dentryStreams, isDirectory } from "../lib/format/metadata.ts";
 import { type HiveKey, openHive } from "../lib/registry/hive.ts";
 import { Wim } from "../lib/wim/wim.ts";
+import { isUrl } from "../lib/io/open_source.ts";
 
 /** What the check concluded; see {@linkcode decideVerdict} for the rules. */
 export type SysprepVerdict = "generalized" | "not-generalized" | "not-windows" | "inconclusive";
@@ -497,6 +498,13 @@ async function isFilePath(path: string): Promise<boolean> {
 
 /** `PATH` if it is a file, else `PATH:IMAGE` split at the last colon with PATH a file. */
 async function splitWimTarget(target: string): Promise<{ path: string; spec?: string }> {
+  if (isUrl(target)) {
+    // A URL names no local file to test: an IMAGE suffix is a colon after the last slash.
+    const colon = target.lastIndexOf(":");
+    return colon > target.lastIndexOf("/") && colon < target.length - 1
+      ? { path: target.slice(0, colon), spec: target.slice(colon + 1) }
+      : { path: target };
+  }
   if (await isFilePath(target)) return { path: target };
   const colon = target.lastIndexOf(":");
   if (colon > 0) {

@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR] [--only=lzx,xpress] [--apply-only]`:
+ * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR] [--only=lzx,xpress,manage,fanout] [--apply-only]`:
  * wimkit against wimlib-imagex on the same data in one run. For each compression type both tools
  * capture the corpus (once: captures are long), then both apply wimlib's WIM N times. Prints
  * wall times and their ratio (wimkit / wimlib), WIM sizes and their ratio, and peak RSS (GNU
@@ -11,6 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { processOutput } from "./ui/output.ts";
+import { benchFanout } from "./bench_fanout.ts";
 
 const WORK = new URL("../.tmp/bench/", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -276,6 +277,15 @@ if (import.meta.main) {
   }
   if (!values.only || values.only.split(",").includes("manage")) {
     rows.push(...await benchManagement(corpus));
+  }
+  if (!values.only || values.only.split(",").includes("fanout")) {
+    const wim = `${WORK}wimlib-lzx-${corpus.split("/").pop()}.wim`;
+    await Deno.stat(wim).catch(async () =>
+      await sh("wimlib-imagex", ["capture", corpus, wim, "--compress=lzx"])
+    );
+    const fanout = await benchFanout(wim, WORK);
+    for (const r of fanout) note(r);
+    rows.push(...fanout);
   }
   processOutput.out([...header, ...rows].join("\n"));
 }

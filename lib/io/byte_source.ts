@@ -22,6 +22,17 @@ export interface ByteSource extends AsyncDisposable {
    * @throws {WimFormatError} If the range runs past the end of the source.
    */
   read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional advice: these ranges will be read soon, in file order. A remote source uses it to
+   * fetch each run of adjacent ranges with one request; a local file ignores it.
+   */
+  willRead?(ranges: readonly ByteRange[]): void;
   /** Releases the source. */
   close(): void;
+}
+
+/** A range of bytes: `length` bytes from `offset`. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
 }

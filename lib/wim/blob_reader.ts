@@ -19,6 +19,7 @@ import {
 } from "./blob_location.ts";
 import type { ByteSource } from "../io/byte_source.ts";
 import { isCompressedResource } from "../format/resource_header.ts";
+import { announceReads } from "./read_hints.ts";
 
 /** Output bytes one job aims for (a worker round trip costs ~0.2 ms; stack.md §6). */
 export const JOB_TARGET_BYTES = 1 << 20;
@@ -84,6 +85,7 @@ export async function* readBlobs(
   pool: ChunkPool,
   options: { fileName?: string; signal?: AbortSignal } = {},
 ): AsyncGenerator<BlobPiece> {
+  if (Array.isArray(blobs)) announceReads(blobs);
   const planner = planJobs(blobs);
   const queue: SubmittedJob[] = [];
   let queuedBytes = 0;

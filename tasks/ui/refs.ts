@@ -1,9 +1,13 @@
-/** Expands a `--ref` glob (wildcards in the file name only, e.g. "install*.swm") to paths. */
+/**
+ * Expands a `--ref` glob (wildcards in the file name only, e.g. "install*.swm") to paths; an
+ * http(s) URL is taken as is (a server has no directory listing to match against).
+ */
 
 import { UsageError } from "./errors.ts";
 
 /**
- * Returns the files matching `pattern`, sorted; a pattern without wildcards is returned as is.
+ * Returns the files matching `pattern`, sorted; a pattern without wildcards, or a URL, is
+ * returned as is.
  *
  * @example
  * ```ts
@@ -14,7 +18,7 @@ import { UsageError } from "./errors.ts";
 export function expandRefs(patterns: readonly string[]): string[] {
   const out: string[] = [];
   for (const pattern of patterns) {
-    if (!/[*?[]/.test(pattern)) {
+    if (!/[*?[]/.test(pattern) || /^https?:\/\//i.test(pattern)) {
       out.push(pattern);
       continue;
     }
