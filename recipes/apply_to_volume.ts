@@ -13,6 +13,7 @@ import type { ChunkPool } from "../lib/codecs/chunk_pool.ts";
 import { dentryStreams, walkTree } from "../lib/format/metadata.ts";
 import { applyImage, type ApplyReport } from "../lib/fs/apply.ts";
 import { Wim } from "../lib/wim/wim.ts";
+import type { BlobCache } from "../lib/wim/blob_cache.ts";
 
 /** Options for {@linkcode applyToVolume}. */
 export interface ApplyToVolumeOptions {
@@ -28,6 +29,8 @@ export interface ApplyToVolumeOptions {
   margin?: number;
   /** Where chunks are decoded. */
   pool?: ChunkPool;
+  /** Blob cache shared with other applies (the data it holds is not read from the WIM). */
+  cache?: BlobCache;
   /** Progress events of the apply and the verification. */
   onProgress?: (event: ProgressEvent) => void;
   /** Free bytes available at a path (default: statfs); injectable for tests. */
@@ -83,7 +86,10 @@ function statfsFreeBytes(path: string): number {
  */
 export async function applyToVolume(options: ApplyToVolumeOptions): Promise<ApplyToVolumeReport> {
   const started = performance.now();
-  await using wim = await Wim.open(options.wim, { refs: options.refs ?? [] });
+  await using wim = await Wim.open(options.wim, {
+    refs: options.refs ?? [],
+    ...(options.cache ? { cache: options.cache } : {}),
+  });
   const index = options.image === undefined
     ? (wim.imageCount === 1 ? 1 : wim.resolveImage(String(options.image)))
     : wim.resolveImage(options.image);

@@ -5,6 +5,7 @@ import { exportImageToZip } from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { type CommonOptions, openWim, progressReporter, withCommonOptions } from "./common.ts";
+import { withCacheOptions } from "./cache_options.ts";
 
 interface ExportZipCommandOptions extends CommonOptions {
   level?: number;
@@ -21,7 +22,7 @@ function parseLevel(value: string): number {
 
 /** Registers `export-zip`. */
 export function registerExportZip(program: Command, output: Output): void {
-  withCommonOptions(
+  withCommonOptions(withCacheOptions(
     program.command("export-zip")
       .description("write one image as a .zip file (directories, files and their times)")
       .argument("<wimfile>", "the WIM")
@@ -33,7 +34,7 @@ export function registerExportZip(program: Command, output: Output): void {
         parseLevel,
       )
       .option("--json", "print a JSON report"),
-  ).action(
+  )).action(
     async (file: string, image: string, zipfile: string, options: ExportZipCommandOptions) => {
       await using wim = await openWim(file, options);
       const index = wim.resolveImage(image);

@@ -8,6 +8,7 @@ import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { parseCompression } from "./capture.ts";
 import { type CommonOptions, progressReporter, withCommonOptions } from "./common.ts";
+import { cacheSummary, openCache, withCacheOptions } from "./cache_options.ts";
 
 interface RecipeOptions extends CommonOptions {
   margin?: string;
@@ -18,7 +19,7 @@ interface RecipeOptions extends CommonOptions {
 
 /** Registers the recipe commands. */
 export function registerRecipes(program: Command, output: Output): void {
-  withCommonOptions(
+  withCommonOptions(withCacheOptions(
     program.command("apply-to-volume")
       .description(
         "preflight a prepared volume, apply an image to it, then re-read and verify every file",
@@ -27,11 +28,12 @@ export function registerRecipes(program: Command, output: Output): void {
       .argument("<image-and-target...>", "[IMAGE] TARGET")
       .option("--margin <percent>", "free space required beyond the image's size", "10")
       .option("--json", "print the report as JSON"),
-  ).action(async (wim: string, rest: string[], options: RecipeOptions) => {
+  )).action(async (wim: string, rest: string[], options: RecipeOptions) => {
     if (rest.length > 2) throw new UsageError("apply-to-volume takes [IMAGE] TARGET");
     const [image, target] = rest.length === 2 ? rest : [undefined, rest[0]!];
     const margin = Number(options.margin) / 100;
     if (!(margin >= 0)) throw new UsageError(`--margin "${options.margin}" is not a percentage`);
+    const cache = await openCache(options);
     using pool = new WorkerChunkPool();
     const progress = progressReporter("Applying", output, options);
     try {
@@ -43,8 +45,10 @@ export function registerRecipes(program: Command, output: Output): void {
         onProgress: progress.onProgress,
         ...(image !== undefined ? { image } : {}),
         ...(options.ref ? { refs: options.ref } : {}),
+        ...(cache ? { cache } : {}),
       });
       progress.finish();
+      if (cache && !options.quiet) output.err(cacheSummary(cache));
       if (options.json) printJson(output, report);
       else {
         for (const warning of report.preflight.warnings) output.err(`wimkit: warning: ${warning}`);
