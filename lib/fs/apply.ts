@@ -12,13 +12,18 @@
 import { createHash, type Hash } from "node:crypto";
 import { UnsafePathError, WimIntegrityError, WimkitError } from "../errors.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
-import { HeaderFlag } from "../format/constants.ts";
 import { toHex } from "../format/bytes.ts";
 import { parseLinkReparseData } from "../format/reparse.ts";
 import type { OperationOptions, Warning, WarningCode } from "../progress.ts";
 import { WarningTally } from "../progress.ts";
-import { type BlobInfo, compareLocation } from "../wim/blob_location.ts";
-import { checkHash, type Wim } from "../wim/wim.ts";
+import type { Wim } from "../wim/wim.ts";
+import type { ImageMetadata } from "../format/metadata.ts";
+import {
+  type ApplyBlob,
+  type ApplyDataSource,
+  type ApplyPiece,
+  wimDataSource,
+} from "./apply_source.ts";
 import { flattenImage, type ImageEntry } from "./image_tree.ts";
 import { type DentryNode, findDentry } from "../format/metadata.ts";
 import { linkTargetForHost } from "./safe_path.ts";
@@ -69,6 +74,8 @@ export interface ApplyReport {
 
 /** Bytes between progress events. */
 const PROGRESS_STEP_BYTES = 4 << 20;
+/** Largest reparse data kept for a link (the NTFS limit is 16 KiB). */
+const MAX_LINK_DATA_BYTES = 64 << 10;
 /** Files one blob is written to at once; the rest are copied from the first. */
 const MAX_OPEN_PER_BLOB = 64;
 
@@ -110,21 +117,43 @@ export async function applyImage(
   options: ApplyOptions = {},
 ): Promise<ApplyReport> {
   const image = await wim.readImage(index);
-  const context = { file: wim.path, image: index };
+  return await applyImageData(wimDataSource(wim), index, image.metadata, target, options);
+}
+
+/**
+ * Applies an image, given its metadata, with file data from `source` (a WIM, or a pipable WIM
+ * read from a pipe); the work of {@linkcode applyImage}.
+ *
+ * @throws {WimIntegrityError} If file data does not match its SHA-1 (names the file).
+ * @throws {WimkitError} If a blob is missing or the target cannot be written (names the path).
+ *
+ * @example
+ * ```ts ignore
+ * await applyImageData(wimDataSource(wim), 1, (await wim.readImage(1)).metadata, "/mnt/target");
+ * ```
+ */
+export async function applyImageData(
+  source: ApplyDataSource,
+  index: number,
+  metadata: ImageMetadata,
+  target: string,
+  options: ApplyOptions = {},
+): Promise<ApplyReport> {
+  const context = { file: source.name, image: index };
   const tally = new WarningTally();
-  if (image.metadata.droppedNames > 0) {
-    for (let i = 0; i < image.metadata.droppedNames; i++) tally.add("dropped-name", "");
+  if (metadata.droppedNames > 0) {
+    for (let i = 0; i < metadata.droppedNames; i++) tally.add("dropped-name", "");
   }
   const root = options.paths
-    ? selectPaths(image.metadata.root, options.paths, wim.path, index)
-    : image.metadata.root;
+    ? selectPaths(metadata.root, options.paths, source.name, index)
+    : metadata.root;
   const { entries, unsafe } = flattenImage(root);
   for (const item of unsafe) tally.add("unsafe-name", `${item.path} (${item.reason})`);
   const hostPath = (entry: ImageEntry) => (entry.path === "" ? target : `${target}/${entry.path}`);
   const fail = (entry: ImageEntry, action: string, error: unknown): never => {
     const os = osError(action, hostPath(entry), error);
     throw new WimkitError(
-      `Cannot apply image ${index} of "${wim.path}": ${action} "/${entry.path}": ${
+      `Cannot apply image ${index} of "${source.name}": ${action} "/${entry.path}": ${
         os.message.split(": ").pop()
       }`,
       os.code,
@@ -198,16 +227,14 @@ export async function applyImage(
     if (list) list.push(entry);
     else byBlob.set(key, [entry]);
   }
-  const blobs: BlobInfo[] = [];
+  const blobs: ApplyBlob[] = [];
   for (const [key, users] of byBlob) {
-    const blob = wim.blob(key);
+    const blob = source.blob(key);
     if (!blob) {
       throw new WimkitError(
-        `Cannot apply image ${index} of "${wim.path}": the data of "/${
+        `Cannot apply image ${index} of "${source.name}": the data of "/${
           users[0]!.path
-        }" (blob ${key}) is missing from the WIM${
-          wim.header.totalParts > 1 ? " (name every part with --ref)" : ""
-        }`,
+        }" (blob ${key}) is missing from the WIM${source.missingHint}`,
         "format",
         { ...context, path: `/${users[0]!.path}` },
       );
@@ -215,7 +242,16 @@ export async function applyImage(
     blobs.push(blob);
     totalBytes += blob.size * users.length;
   }
-  blobs.sort(compareLocation);
+  // Links' reparse data is read in the same pass (a pipe passes only once) and kept in memory.
+  const linkData = new Map<string, Uint8Array | null>();
+  for (const entry of links) {
+    const hash = entry.streams.reparse;
+    const key = hash ? toHex(hash) : "";
+    const blob = hash && !linkData.has(key) ? source.blob(key) : undefined;
+    if (!blob) continue;
+    linkData.set(key, null);
+    if (!byBlob.has(key)) blobs.push(blob);
+  }
 
   let doneBytes = 0;
   let doneFiles = 0;
@@ -230,58 +266,72 @@ export async function applyImage(
     });
   };
   report();
-  let current: { blob: BlobInfo; fds: number[]; users: ImageEntry[]; hash: Hash } | null = null;
+  let current: { blob: ApplyBlob; fds: number[]; users: ImageEntry[]; hash: Hash } | null = null;
   const readOptions = {
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  for await (const piece of wim.readBlobs(blobs, readOptions)) {
-    if (!current || current.blob !== piece.blob) {
-      const users = byBlob.get(piece.blob.hashHex)!;
-      const fds = users.slice(0, MAX_OPEN_PER_BLOB).map((entry) => {
+  let writtenFiles = 0;
+  try {
+    for await (const piece of source.readBlobs(blobs, readOptions)) {
+      if (linkData.has(piece.blob.hashHex)) keepLinkData(linkData, piece);
+      if (!byBlob.has(piece.blob.hashHex)) continue;
+      if (!current || current.blob !== piece.blob) {
+        const users = byBlob.get(piece.blob.hashHex)!;
+        const fds = users.slice(0, MAX_OPEN_PER_BLOB).map((entry) => {
+          try {
+            return createFile(hostPath(entry));
+          } catch (error) {
+            return fail(entry, "create file", error);
+          }
+        });
+        current = { blob: piece.blob, fds, users, hash: createHash("sha1") };
+      }
+      current.hash.update(piece.data);
+      for (let i = 0; i < current.fds.length; i++) {
         try {
-          return createFile(hostPath(entry));
+          writeAll(current.fds[i]!, piece.data);
         } catch (error) {
-          return fail(entry, "create file", error);
+          fail(current.users[i]!, "write", error);
         }
-      });
-      current = { blob: piece.blob, fds, users, hash: createHash("sha1") };
-    }
-    current.hash.update(piece.data);
-    for (let i = 0; i < current.fds.length; i++) {
-      try {
-        writeAll(current.fds[i]!, piece.data);
-      } catch (error) {
-        fail(current.users[i]!, "write", error);
       }
-    }
-    doneBytes += piece.data.length * current.fds.length;
-    if (piece.offset + piece.data.length === piece.blob.size) {
-      for (const fd of current.fds) closeFile(fd);
-      const digest = current.hash.digest("hex");
-      if (digest !== piece.blob.hashHex) {
-        throw new WimIntegrityError(
-          `Cannot apply image ${index} of "${wim.path}": data of "/${
-            current.users[0]!.path
-          }" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
-          { ...context, path: `/${current.users[0]!.path}` },
-        );
-      }
-      for (const entry of current.users.slice(MAX_OPEN_PER_BLOB)) {
-        try {
-          copyFile(hostPath(current.users[0]!), hostPath(entry));
-        } catch (error) {
-          fail(entry, "create file", error);
+      doneBytes += piece.data.length * current.fds.length;
+      if (piece.offset + piece.data.length === piece.blob.size) {
+        for (const fd of current.fds.splice(0)) closeFile(fd);
+        const digest = current.hash.digest("hex");
+        if (digest !== piece.blob.hashHex) {
+          throw new WimIntegrityError(
+            `Cannot apply image ${index} of "${source.name}": data of "/${
+              current.users[0]!.path
+            }" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
+            { ...context, path: `/${current.users[0]!.path}` },
+          );
         }
-        doneBytes += piece.blob.size;
-      }
-      doneFiles += current.users.length;
-      current = null;
-      if (doneBytes >= nextProgress) {
-        report();
-        nextProgress = doneBytes + PROGRESS_STEP_BYTES;
+        for (const entry of current.users.slice(MAX_OPEN_PER_BLOB)) {
+          try {
+            copyFile(hostPath(current.users[0]!), hostPath(entry));
+          } catch (error) {
+            fail(entry, "create file", error);
+          }
+          doneBytes += piece.blob.size;
+        }
+        doneFiles += current.users.length;
+        writtenFiles += current.users.length;
+        current = null;
+        if (doneBytes >= nextProgress) {
+          report();
+          nextProgress = doneBytes + PROGRESS_STEP_BYTES;
+        }
       }
     }
+  } catch (error) {
+    // Never leave a half-written file unreported: remove them and say what is missing.
+    const partial = current ? current.users.slice(0, MAX_OPEN_PER_BLOB) : [];
+    for (const fd of current?.fds ?? []) closeFile(fd);
+    for (const entry of partial) await Deno.remove(hostPath(entry)).catch(() => {});
+    let withData = 0;
+    for (const users of byBlob.values()) withData += users.length;
+    throw stoppedApply(error, partial.map((e) => `/${e.path}`), withData - writtenFiles, context);
   }
   doneFiles = files.length - hardLinks.length;
 
@@ -293,17 +343,24 @@ export async function applyImage(
     }
   }
 
-  const fixup = options.rpfix ?? (wim.header.flags & HeaderFlag.RP_FIX) !== 0;
+  const fixup = options.rpfix ?? source.rpfix;
   let symlinks = 0;
   for (const entry of links) {
     const hash = entry.streams.reparse;
-    const blob = hash ? wim.blob(hash) : undefined;
-    if (!blob) {
+    const data = hash ? linkData.get(toHex(hash)) : undefined;
+    if (!data) {
       tally.add("unsupported-reparse", `/${entry.path}`);
       continue;
     }
-    const data = await wim.readBlob(blob);
-    checkHash(data, blob, `reparse data of "/${entry.path}"`);
+    const digest = createHash("sha1").update(data).digest("hex");
+    if (digest !== toHex(hash!)) {
+      throw new WimIntegrityError(
+        `Cannot apply image ${index} of "${source.name}": reparse data of "/${entry.path}" has SHA-1 ${digest}, expected ${
+          toHex(hash!)
+        }`,
+        { ...context, path: `/${entry.path}` },
+      );
+    }
     const link = parseLinkReparseData(entry.node.reparseTag, data);
     if (!link) {
       tally.add("unsupported-reparse", `/${entry.path}`);
@@ -318,7 +375,7 @@ export async function applyImage(
     );
     if (linkTarget.includes("\0")) {
       throw new UnsafePathError(
-        `Cannot apply image ${index} of "${wim.path}": link "/${entry.path}" has a NUL in its target`,
+        `Cannot apply image ${index} of "${source.name}": link "/${entry.path}" has a NUL in its target`,
         {
           ...context,
           path: `/${entry.path}`,
@@ -374,6 +431,17 @@ export async function applyImage(
   };
 }
 
+/** Collects a piece of a link's reparse data (data over the size limit is not kept). */
+function keepLinkData(linkData: Map<string, Uint8Array | null>, piece: ApplyPiece): void {
+  if (piece.blob.size > MAX_LINK_DATA_BYTES) return;
+  let buffer = linkData.get(piece.blob.hashHex);
+  if (!buffer) {
+    buffer = new Uint8Array(piece.blob.size);
+    linkData.set(piece.blob.hashHex, buffer);
+  }
+  buffer.set(piece.data, piece.offset);
+}
+
 /** A stand-in root whose children are the dentries at `paths`. */
 function selectPaths(
   root: DentryNode,
@@ -410,4 +478,31 @@ function selectPaths(
     children.push(node);
   }
   return { ...root, children };
+}
+
+/** An error that stopped the writing of file data, with what the target is left without. */
+function stoppedApply(
+  error: unknown,
+  removed: string[],
+  notWritten: number,
+  context: { file: string; image: number },
+): unknown {
+  if (notWritten === 0 && removed.length === 0) return error;
+  const what = removed.length > 0
+    ? `removed ${removed.length} partly written file${removed.length === 1 ? "" : "s"} (first: "${
+      removed[0]
+    }"); `
+    : "";
+  const reason = error instanceof Error ? error.message : String(error);
+  return new WimkitError(
+    `${reason}; the apply stopped: ${what}${notWritten} file${
+      notWritten === 1 ? "" : "s"
+    } of the image were not written`,
+    error instanceof WimkitError ? error.code : "io",
+    {
+      ...context,
+      ...(error instanceof WimkitError && error.path ? { path: error.path } : {}),
+      cause: error,
+    },
+  );
 }

@@ -44,20 +44,7 @@ export async function exportImages(
   destination: string,
   options: ExportOptions = {},
 ): Promise<WriteReport> {
-  const images: ImageToWrite[] = [];
-  for (const index of indexes) {
-    const tree = await readImageTree(source, index);
-    const info = source.images()[index - 1]!;
-    images.push({
-      root: tree.root,
-      name: indexes.length === 1 && options.name !== undefined ? options.name : info.name,
-      ...(indexes.length === 1 && options.description !== undefined
-        ? { description: options.description }
-        : {}),
-      securityDescriptors: tree.securityDescriptors,
-      xmlFrom: { xml: source.xml, index },
-    });
-  }
+  const images = await imagesToExport(source, indexes, options);
   const exists = await Deno.lstat(destination).then((s) => s.isFile, () => false);
   if (exists) {
     await using dest = await Wim.open(destination);
@@ -75,17 +62,49 @@ export async function exportImages(
     dest.close();
     return await appendToWim(destination, images, options);
   }
+  return await createWim(destination, images, exportWriteOptions(source, options));
+}
+
+/**
+ * The images of `source` at `indexes` as the writer takes them, with their XML (and the new
+ * NAME/DESCRIPTION of a single exported image).
+ */
+export async function imagesToExport(
+  source: Wim,
+  indexes: readonly number[],
+  options: Pick<ExportOptions, "name" | "description"> = {},
+): Promise<ImageToWrite[]> {
+  const images: ImageToWrite[] = [];
+  for (const index of indexes) {
+    const tree = await readImageTree(source, index);
+    const info = source.images()[index - 1]!;
+    images.push({
+      root: tree.root,
+      name: indexes.length === 1 && options.name !== undefined ? options.name : info.name,
+      ...(indexes.length === 1 && options.description !== undefined
+        ? { description: options.description }
+        : {}),
+      securityDescriptors: tree.securityDescriptors,
+      xmlFrom: { xml: source.xml, index },
+    });
+  }
+  return images;
+}
+
+/** Write options of an export into a new WIM: the source's compression unless told otherwise. */
+export function exportWriteOptions(source: Wim, options: WriteOptions): WriteOptions {
   const compression = options.compression ?? source.compression;
-  return await createWim(destination, images, {
+  return {
     ...options,
     compression,
     ...(compression === source.compression && options.chunkSize === undefined && source.chunkSize
       ? { chunkSize: source.chunkSize }
       : {}),
-    ...(options.solid === undefined && isSolid(source) && compression === "lzms"
+    ...(options.solid === undefined && !options.pipable && isSolid(source) &&
+        compression === "lzms"
       ? { solid: true }
       : {}),
-  });
+  };
 }
 
 /** True when the WIM keeps file data in solid resources (an ESD). */
@@ -123,6 +142,8 @@ async function rebuild(
     bootIndex: boot,
     check: options.check ?? wim.header.integrity.sizeInWim > 0,
     rpfix: (wim.header.flags & 0x80) !== 0,
+    // A pipable WIM stays pipable when rebuilt (as wimlib does).
+    ...(wim.header.pipable && !options.solid ? { pipable: true } : {}),
   });
 }
 

@@ -32,6 +32,9 @@ import { type BlobTableEntry, parseBlobTable } from "../format/blob_table.ts";
 import { EMPTY_RESOURCE } from "../format/resource_header.ts";
 import { WimXml } from "../format/xml_info.ts";
 import { FileSink } from "../io/file_sink.ts";
+import type { ByteSink } from "../io/byte_sink.ts";
+import { serializePipableBlobHeader } from "../format/pipable_blob_header.ts";
+import { createHash } from "node:crypto";
 import type { OperationOptions } from "../progress.ts";
 import { hashSource, writeBlobs, writeSolidResource, type WrittenBlob } from "./blob_writer.ts";
 import { imageStats } from "./image_stats.ts";
@@ -98,6 +101,11 @@ export interface WriteOptions extends OperationOptions {
   pool?: ChunkPool;
   /** Compress everything again instead of copying compatible resources as they are. */
   recompress?: boolean;
+  /**
+   * New WIMs only: wimlib's pipable layout (wim-format.md §13), readable from a pipe by wimkit
+   * and wimlib but not by Microsoft's tools or 7-Zip. Not with `solid`.
+   */
+  pipable?: boolean;
   /** New WIMs only: the GUID to keep (rebuilds), and the boot index to keep. */
   guid?: Uint8Array;
   bootIndex?: number;
@@ -135,15 +143,52 @@ export async function createWim(
   images: readonly ImageToWrite[],
   options: WriteOptions = {},
 ): Promise<WriteReport> {
+  const temp = `${path}.wimkit-${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const sink = FileSink.create(temp);
+  try {
+    const report = await writeNewWim(sink, path, images, options);
+    sink.sync();
+    sink.close();
+    await Deno.rename(temp, path);
+    return report;
+  } catch (error) {
+    sink.close();
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Writes a new WIM into `sink` from offset 0; `path` names it in the report. A pipe sink needs
+ * `options.pipable` (every write then follows the previous one).
+ *
+ * @throws {WimkitError} If `pipable` is combined with `solid`.
+ *
+ * @example
+ * ```ts ignore
+ * await writeNewWim(new PipeSink(Deno.stdout, "standard output"), "-", images, { pipable: true });
+ * ```
+ */
+export async function writeNewWim(
+  sink: ByteSink,
+  path: string,
+  images: readonly ImageToWrite[],
+  options: WriteOptions = {},
+): Promise<WriteReport> {
   const compression = options.solid ? "lzms" : options.compression ?? "lzx";
   const chunkSize = compression === "none"
     ? 0
     : options.chunkSize ?? DEFAULT_CHUNK_SIZES[compression];
-  const temp = `${path}.wimkit-${crypto.randomUUID().slice(0, 8)}.tmp`;
-  const sink = FileSink.create(temp);
-  try {
+  if (options.pipable && options.solid) {
+    throw new WimkitError(
+      `Cannot write "${path}": a pipable WIM cannot hold solid resources; leave out --solid`,
+      "usage",
+      { file: path },
+    );
+  }
+  {
     const header: WimHeader = {
-      pipable: false,
+      pipable: options.pipable === true,
       version: compression === "lzms" || options.solid ? WIM_VERSION_SOLID : WIM_VERSION_DEFAULT,
       flags: compressionFlag(compression) | ((options.rpfix ?? true) ? HeaderFlag.RP_FIX : 0),
       chunkSize,
@@ -158,23 +203,18 @@ export async function createWim(
       integrity: EMPTY_RESOURCE,
     };
     // A preliminary header marked "write in progress" with no tables: readers reject the file.
-    sink.write(
-      0,
-      serializeHeader({ ...header, flags: header.flags | HeaderFlag.WRITE_IN_PROGRESS }),
-    );
-    const report = await writeImages(
+    // (The pipable layout writes its first header itself, once the image count is known.)
+    if (!header.pipable) {
+      sink.write(
+        0,
+        serializeHeader({ ...header, flags: header.flags | HeaderFlag.WRITE_IN_PROGRESS }),
+      );
+    }
+    return await writeImages(
       { sink, start: WIM_HEADER_SIZE, header, oldEntries: [], xml: WimXml.create(), path },
       images,
       options,
     );
-    sink.sync();
-    sink.close();
-    await Deno.rename(temp, path);
-    return report;
-  } catch (error) {
-    sink.close();
-    await Deno.remove(temp).catch(() => {});
-    throw error;
   }
 }
 
@@ -230,6 +270,13 @@ export async function appendToWim(
 
 function checkWritable(wim: Wim, path: string, options: WriteOptions): void {
   const header = wim.header;
+  if (header.pipable) {
+    throw new WimkitError(
+      `Cannot change "${path}" in place: it is a pipable WIM; export its images into a new WIM (with --pipable to keep it pipable)`,
+      "usage",
+      { file: path },
+    );
+  }
   if (header.totalParts > 1) {
     throw new WimkitError(
       `Cannot change "${path}": it is part of a split WIM; join it first`,
@@ -263,7 +310,7 @@ interface Stream {
 }
 
 interface Target {
-  sink: FileSink;
+  sink: ByteSink;
   start: number;
   header: WimHeader;
   oldEntries: BlobTableEntry[];
@@ -278,6 +325,7 @@ async function writeImages(
   options: WriteOptions,
 ): Promise<WriteReport> {
   const { sink, header, oldEntries, xml, path } = target;
+  const pipable = header.pipable;
   const compression = headerCompression(header);
   const codec = compression === "none" ? "none" : compression;
   const pool = options.pool ?? new InlineChunkPool();
@@ -331,7 +379,10 @@ async function writeImages(
   for (const stream of streams.values()) {
     options.signal?.throwIfAborted();
     const size = stream.source.size;
-    if (stream.hash === null && (sizeCount.get(size)! > 1 || existingSizes.has(size))) {
+    // The pipable layout writes metadata (which names every hash) before the data: hash all.
+    if (
+      stream.hash === null && (pipable || sizeCount.get(size)! > 1 || existingSizes.has(size))
+    ) {
       stream.hash = await hashSource(stream.source);
     }
     if (stream.hash !== null && (existing.has(stream.hash) || seen.has(stream.hash))) {
@@ -346,7 +397,8 @@ async function writeImages(
   const newEntries: BlobTableEntry[] = [];
   const solidEntries: BlobTableEntry[] = [];
   const copyable = (stream: Stream) =>
-    !options.recompress && !options.solid && !stream.raw && stream.source.stored !== undefined &&
+    !pipable && !options.recompress && !options.solid && !stream.raw &&
+    stream.source.stored !== undefined &&
     ((stream.source.stored.resource.flags & ResourceFlag.COMPRESSED) === 0 ||
       (stream.source.stored.codec === codec &&
         stream.source.stored.chunkSize === header.chunkSize));
@@ -388,32 +440,41 @@ async function writeImages(
     },
     ...(options.signal ? { signal: options.signal } : {}),
   } as const;
-  const blobs = compressed.map((s) => ({ source: s.source, raw: s.raw }));
+  const blobs = compressed.map((s) => ({
+    source: s.source,
+    raw: s.raw,
+    ...(s.hash === null ? {} : { hash: s.hash }),
+  }));
   const record = (written: WrittenBlob[], into: BlobTableEntry[]) =>
     written.forEach((blob, i) => {
       compressed[i]!.hash = blob.hashHex;
       into.push({ resource: blob.resource, partNumber: 1, refCount: 0, hash: blob.hash });
     });
-  if (options.solid && blobs.length > 0) {
-    const result = await writeSolidResource(blobs, {
-      ...writerOptions,
-      codec: "lzms",
-      chunkSize: options.solidChunkSize ?? DEFAULT_SOLID_CHUNK_SIZE,
-    });
-    solidEntries.push({
-      resource: result.resource,
-      partNumber: 1,
-      refCount: 1,
-      hash: new Uint8Array(20),
-    });
-    record(result.written, solidEntries);
-    pos = result.end;
-  } else {
-    const result = await writeBlobs(blobs, writerOptions);
-    record(result.written, newEntries);
-    pos = result.end;
-  }
-  // 4. Metadata resources, reference counts, XML.
+  const writeFileData = async () => {
+    if (options.solid && blobs.length > 0) {
+      const result = await writeSolidResource(blobs, {
+        ...writerOptions,
+        offset: pos,
+        codec: "lzms",
+        chunkSize: options.solidChunkSize ?? DEFAULT_SOLID_CHUNK_SIZE,
+      });
+      solidEntries.push({
+        resource: result.resource,
+        partNumber: 1,
+        refCount: 1,
+        hash: new Uint8Array(20),
+      });
+      record(result.written, solidEntries);
+      pos = result.end;
+    } else {
+      const result = await writeBlobs(blobs, { ...writerOptions, offset: pos, pipable });
+      record(result.written, newEntries);
+      pos = result.end;
+    }
+  };
+  // 4. Metadata resources, reference counts, XML: after the file data, except in the pipable
+  // layout, which puts the XML and the metadata first so that a reader of a pipe knows the files
+  // before their data arrives.
   const hashOf = (source: ContentSource | null | undefined) =>
     source && source.size > 0 ? streams.get(source)!.hash : null;
   const resolve = (node: NewNode): StreamHashes => ({
@@ -427,38 +488,66 @@ async function writeImages(
   const written: number[] = [];
   let bootIndex = options.bootIndex ?? header.bootIndex;
   let imageCount = header.imageCount;
-  for (const [i, image] of images.entries()) {
-    const { bytes, references } = metadataFor(image.root, resolve, image.securityDescriptors ?? []);
-    for (const hash of references) refDelta.set(hash, (refDelta.get(hash) ?? 0) + 1);
-    for (const hash of image.replacedReferences ?? []) {
-      refDelta.set(hash, (refDelta.get(hash) ?? 0) - 1);
+  const prepared: { bytes: Uint8Array; replaces: number | undefined }[] = [];
+  const prepareImages = () => {
+    for (const [i, image] of images.entries()) {
+      const { bytes, references } = metadataFor(
+        image.root,
+        resolve,
+        image.securityDescriptors ?? [],
+      );
+      for (const hash of references) refDelta.set(hash, (refDelta.get(hash) ?? 0) + 1);
+      for (const hash of image.replacedReferences ?? []) {
+        refDelta.set(hash, (refDelta.get(hash) ?? 0) - 1);
+      }
+      let index: number;
+      if (image.replaces !== undefined) {
+        index = image.replaces;
+      } else {
+        index = image.xmlFrom
+          ? xml.importImage(image.xmlFrom.xml, image.xmlFrom.index)
+          : xml.addImage({ name: image.name, description: "" });
+        imageCount++;
+      }
+      prepared.push({ bytes, replaces: image.replaces });
+      written.push(index);
+      fillImageXml(xml, index, image);
+      if (options.boot && i === images.length - 1) bootIndex = index;
     }
-    const result = await writeBlobs([{ source: bytesSource(bytes, "metadata") }], {
-      ...writerOptions,
-      offset: pos,
-    });
-    pos = result.end;
-    const blob = result.written[0]!;
-    const entry: BlobTableEntry = {
-      resource: { ...blob.resource, flags: blob.resource.flags | ResourceFlag.METADATA },
-      partNumber: 1,
-      refCount: 1,
-      hash: blob.hash,
-    };
-    let index: number;
-    if (image.replaces !== undefined) {
-      index = image.replaces;
-      replacedMetadata.set(index, entry);
-    } else {
-      appendedMetadata.push(entry);
-      index = image.xmlFrom
-        ? xml.importImage(image.xmlFrom.xml, image.xmlFrom.index)
-        : xml.addImage({ name: image.name, description: "" });
-      imageCount++;
+  };
+  const writeMetadata = async () => {
+    for (const { bytes, replaces } of prepared) {
+      const hash = pipable ? createHash("sha1").update(bytes).digest("hex") : undefined;
+      const source = bytesSource(bytes, "metadata");
+      const result = await writeBlobs(
+        [{ source, metadata: true, ...(hash === undefined ? {} : { hash }) }],
+        { ...writerOptions, offset: pos, pipable },
+      );
+      pos = result.end;
+      const blob = result.written[0]!;
+      const entry: BlobTableEntry = {
+        resource: { ...blob.resource, flags: blob.resource.flags | ResourceFlag.METADATA },
+        partNumber: 1,
+        refCount: 1,
+        hash: blob.hash,
+      };
+      if (replaces !== undefined) replacedMetadata.set(replaces, entry);
+      else appendedMetadata.push(entry);
     }
-    written.push(index);
-    fillImageXml(xml, index, image);
-    if (options.boot && i === images.length - 1) bootIndex = index;
+  };
+  if (pipable) {
+    prepareImages();
+    pos = writePipableStart(sink, {
+      ...header,
+      imageCount,
+      bootIndex: bootIndex > imageCount ? 0 : bootIndex,
+    }, xml);
+    await writeMetadata();
+    await writeFileData();
+  } else {
+    await writeFileData();
+    prepareImages();
+    await writeMetadata();
   }
   const adjust = (entry: BlobTableEntry): BlobTableEntry => {
     const delta = refDelta.get(toHex(entry.hash));
@@ -484,19 +573,29 @@ async function writeImages(
     ...solidEntries.map(adjust),
   ];
   // 5. Blob table, XML, integrity table, header.
-  const tables = writeTables(sink, pos, tableEntries, (xmlOffset) => {
-    xml.totalBytes = xmlOffset;
-    return xml.serialize();
-  }, options.check === true || header.integrity.sizeInWim > 0);
+  const tables = writeTables(
+    sink,
+    pos,
+    tableEntries,
+    (xmlOffset) => {
+      xml.totalBytes = xmlOffset;
+      return xml.serialize();
+    },
+    options.check === true || header.integrity.sizeInWim > 0,
+    pipable,
+  );
   pos = tables.end;
   sink.truncate(pos);
   sink.sync();
+  // The pipable layout keeps its first header (tables zero) and ends with the complete one.
+  const headerOffset = pipable ? pos : 0;
+  if (pipable) pos += WIM_HEADER_SIZE;
   if (bootIndex > imageCount) bootIndex = 0;
   const metadataEntries = tableEntries.filter((e) =>
     e.resource.flags & ResourceFlag.METADATA && e.refCount > 0
   );
   sink.write(
-    0,
+    headerOffset,
     serializeHeader({
       ...header,
       flags: header.flags & ~HeaderFlag.WRITE_IN_PROGRESS,
@@ -518,6 +617,24 @@ async function writeImages(
     reusedBlobs: reused,
     sizeBytes: pos,
   };
+}
+
+/**
+ * Pipable layout: the first header (complete but for the table pointers) and a copy of the XML
+ * (without top-level TOTALBYTES) behind a blob header; returns the offset after them.
+ */
+function writePipableStart(sink: ByteSink, header: WimHeader, xml: WimXml): number {
+  sink.write(0, serializeHeader(header));
+  const bytes = xml.serialize();
+  const hash = new Uint8Array(createHash("sha1").update(bytes).digest());
+  const blobHeader = serializePipableBlobHeader({
+    size: bytes.length,
+    hash,
+    flags: ResourceFlag.METADATA,
+  });
+  sink.write(WIM_HEADER_SIZE, blobHeader);
+  sink.write(WIM_HEADER_SIZE + blobHeader.length, bytes);
+  return WIM_HEADER_SIZE + blobHeader.length + bytes.length;
 }
 
 function* nodesOf(root: NewNode): Generator<NewNode> {

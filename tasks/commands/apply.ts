@@ -21,6 +21,8 @@ import {
   withCommonOptions,
   workerPool,
 } from "./common.ts";
+import { cacheSummary, withCacheOptions } from "./cache_options.ts";
+import { applyFromStdin, STDIO_WIMFILE } from "./pipe_io.ts";
 
 interface ApplyCommandOptions extends CommonOptions {
   check?: boolean;
@@ -33,21 +35,22 @@ const WORKER_THRESHOLD_BYTES = 8 << 20;
 
 /** Registers `apply` and `extract`. */
 export function registerApply(program: Command, output: Output): void {
-  withCommonOptions(
+  withCommonOptions(withCacheOptions(
     program.command("apply")
       .description("apply an image (or all images) to a directory")
-      .argument("<wimfile>", "the WIM")
+      .argument("<wimfile>", 'the WIM, or "-" for a pipable WIM on standard input')
       .argument(
         "<image-and-target...>",
         "[IMAGE|all] TARGET; IMAGE may be left out when the WIM holds one image",
       )
       .option("--check", "verify the integrity table before applying")
       .option("--json", "print a JSON report"),
-  ).action(async (file: string, rest: string[], options: ApplyCommandOptions) => {
+  )).action(async (file: string, rest: string[], options: ApplyCommandOptions) => {
     if (rest.length > 2) {
       throw new UsageError(`apply takes at most IMAGE and TARGET, got ${rest.length} arguments`);
     }
     const [imageSpec, target] = rest.length === 2 ? rest : [undefined, rest[0]!];
+    if (file === STDIO_WIMFILE) return await applyFromStdin(imageSpec, target!, options, output);
     await using wim = await openWim(file, options);
     if (options.check) await wim.checkIntegrity();
     const images = imageSpec === "all"
@@ -61,10 +64,11 @@ export function registerApply(program: Command, output: Output): void {
     for (const { index, target: dir } of images) {
       reports.push(await runApply(wim, index, dir, options, output, pool));
     }
+    if (wim.cache && !options.quiet) output.err(cacheSummary(wim.cache));
     if (options.json) printJson(output, reports.length === 1 ? reports[0] : reports);
   });
 
-  withCommonOptions(
+  withCommonOptions(withCacheOptions(
     program.command("extract")
       .description("extract some paths of an image into a directory")
       .argument("<wimfile>", "the WIM")
@@ -72,11 +76,12 @@ export function registerApply(program: Command, output: Output): void {
       .argument("<paths...>", "paths inside the image, e.g. /Windows/System32/config")
       .requiredOption("--dest-dir <dir>", "where to put the extracted paths")
       .option("--json", "print a JSON report"),
-  ).action(async (file: string, image: string, paths: string[], options: ApplyCommandOptions) => {
+  )).action(async (file: string, image: string, paths: string[], options: ApplyCommandOptions) => {
     await using wim = await openWim(file, options);
     const index = wim.resolveImage(image);
     using pool = choosePool(wim);
     const report = await runApply(wim, index, options.destDir!, options, output, pool, paths);
+    if (wim.cache && !options.quiet) output.err(cacheSummary(wim.cache));
     if (options.json) printJson(output, report);
   });
 }

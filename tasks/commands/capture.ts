@@ -16,10 +16,12 @@ import {
   windowsProperties,
   WorkerChunkPool,
   type WriteOptions,
+  writePipableWim,
 } from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { type CommonOptions, progressReporter, withCommonOptions } from "./common.ts";
+import { checkStdoutWrite, STDIO_WIMFILE } from "./pipe_io.ts";
 
 interface CaptureOptions extends CommonOptions {
   compress?: string;
@@ -34,6 +36,7 @@ interface CaptureOptions extends CommonOptions {
   flags?: string;
   imageProperty?: string[];
   norpfix?: boolean;
+  pipable?: boolean;
   json?: boolean;
 }
 
@@ -114,6 +117,10 @@ export function registerCapture(program: Command, output: Output): void {
         (v: string, p: string[] = []) => [...p, v],
       )
       .option("--norpfix", "store absolute symbolic link targets as they are")
+      .option(
+        "--pipable",
+        'wimlib\'s pipable layout, readable from a pipe (WIMFILE "-" = standard output implies it)',
+      )
       .option("--json", "print a JSON report");
     withCommonOptions(command, false).action(
       async (
@@ -139,6 +146,13 @@ async function runCapture(
   output: Output,
 ): Promise<void> {
   const compression = options.compress ? parseCompression(options.compress) : undefined;
+  const toStdout = wimfile === STDIO_WIMFILE;
+  if (toStdout && mode === "append") {
+    throw new UsageError("append needs a WIM file; standard output cannot be appended to");
+  }
+  if (toStdout) {
+    checkStdoutWrite({ ...options, solid: options.solid === true || compression?.solid === true });
+  }
   const imageName = name ??
     (source.replace(/\/+$/, "").replace(/\.zip$/i, "").split("/").pop() || "image");
   if (mode === "append") await checkAppendTarget(wimfile, imageName);
@@ -178,6 +192,7 @@ async function runCapture(
       ...(options.check ? { check: true } : {}),
       ...(options.boot ? { boot: true } : {}),
       ...(options.norpfix ? { rpfix: false } : {}),
+      ...(options.pipable ? { pipable: true } : {}),
     };
     const image = {
       root: scan.root,
@@ -186,7 +201,9 @@ async function runCapture(
       ...(options.flags ? { flags: options.flags } : {}),
       properties,
     };
-    const report = mode === "capture"
+    const report = toStdout
+      ? await writePipableWim(Deno.stdout, [image], write)
+      : mode === "capture"
       ? await createWim(wimfile, [image], write)
       : await appendToWim(wimfile, [image], write);
     progress.finish();
@@ -197,8 +214,9 @@ async function runCapture(
         directories: scan.directories,
         bytes: scan.bytes,
       });
-    } else {
-      output.out(
+    } else if (!(toStdout && options.quiet)) {
+      // With the WIM on stdout, the summary goes to stderr.
+      (toStdout ? output.err : output.out)(
         `${mode === "capture" ? "Captured" : "Appended"} "${imageName}" as image ${
           report.addedImages[0]
         } of "${wimfile}": ${scan.files} files, ${scan.directories} directories, ${scan.bytes} bytes; ${report.newBlobs} new blobs, ${report.reusedBlobs} reused; ${report.sizeBytes} bytes now`,

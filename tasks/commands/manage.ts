@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import {
   deleteImages,
   exportImages,
+  exportImagesToPipe,
   joinWim,
   optimizeWim,
   parseUpdateCommands,
@@ -18,6 +19,7 @@ import {
 import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { parseCompression } from "./capture.ts";
+import { checkStdoutWrite, STDIO_WIMFILE } from "./pipe_io.ts";
 import {
   type CommonOptions,
   openWim,
@@ -32,6 +34,7 @@ interface ManageOptions extends CommonOptions {
   boot?: boolean;
   check?: boolean;
   recompress?: boolean;
+  pipable?: boolean;
   command?: string[];
   json?: boolean;
 }
@@ -50,6 +53,7 @@ function writeOptions(
     ...(options.boot ? { boot: true } : {}),
     ...(options.check ? { check: true } : {}),
     ...(options.recompress ? { recompress: true } : {}),
+    ...(options.pipable ? { pipable: true } : {}),
   };
 }
 
@@ -60,6 +64,7 @@ async function withWriter(
   options: ManageOptions,
   run: (write: WriteOptions) => Promise<WriteReport>,
   summary: (report: WriteReport) => string,
+  summaryToStderr = false,
 ): Promise<void> {
   using pool = new WorkerChunkPool();
   const progress = progressReporter(label, output, options);
@@ -67,6 +72,7 @@ async function withWriter(
     const report = await run(writeOptions(options, pool, progress.onProgress));
     progress.finish();
     if (options.json) printJson(output, report);
+    else if (summaryToStderr) output.err(summary(report));
     else output.out(summary(report));
   } finally {
     progress.finish();
@@ -101,7 +107,7 @@ export function registerManage(program: Command, output: Output): void {
   withCommonOptions(
     program.command("export").description("copy images to a new WIM or into an existing one")
       .argument("<source>", "the source WIM").argument("<image>", "1-based index, name, or all")
-      .argument("<destination>", "the WIM to create or append to")
+      .argument("<destination>", 'the WIM to create or append to, or "-" for standard output')
       .argument("[name]", "new image name (one image only)").argument(
         "[description]",
         "new description",
@@ -118,6 +124,7 @@ export function registerManage(program: Command, output: Output): void {
         "--recompress",
         "compress everything again",
       )
+      .option("--pipable", 'a new destination in wimlib\'s pipable layout ("-" implies it)')
       .option("--json", "print a JSON report"),
   ).action(
     async (
@@ -137,20 +144,27 @@ export function registerManage(program: Command, output: Output): void {
           "NAME and DESCRIPTION need a single image",
         );
       }
+      const toStdout = destination === STDIO_WIMFILE;
+      if (toStdout) checkStdoutWrite(options);
       await withWriter(
         "Exporting",
         output,
         options,
-        (w) =>
-          exportImages(wim, indexes, destination, {
+        (w) => {
+          const exportOptions = {
             ...w,
             ...(name !== undefined ? { name } : {}),
             ...(description !== undefined ? { description } : {}),
-          }),
+          };
+          return toStdout
+            ? exportImagesToPipe(wim, indexes, Deno.stdout, exportOptions)
+            : exportImages(wim, indexes, destination, exportOptions);
+        },
         (r) =>
           `Exported ${indexes.length} image(s) to "${destination}" as ${
             r.addedImages.join(", ")
           }: ${r.copiedBlobs} blobs copied, ${r.newBlobs} compressed, ${r.reusedBlobs} reused; ${r.sizeBytes} bytes`,
+        toStdout,
       );
     },
   );
