@@ -2,6 +2,14 @@
  * The contract between an image seen as a directory tree (lib/view/image_view.ts) and the
  * servers that expose it: WebDAV (`serve`) and FUSE (`mount`). Paths are image paths with "/"
  * separators, "/" being the root; they are never host paths.
+ *
+ * Implementation (available now): `openImageView(wimPath, image, { writable, stagingDir, pool,
+ * cacheBytes })` in lib/view/image_view.ts. Notes for servers: `linkTarget` of an absolute link is
+ * an image path ("/dir/a"; a FUSE server may prefix its mount point); `read`/`stream` of a symlink
+ * throw ViewError "invalid"; `read` calls that continue where the previous read of the same file
+ * ended get read-ahead, so FUSE's sequential 128 KiB reads are pipelined; while a commit or
+ * discard runs, changes throw ViewError "read-only" (reads keep working); a writable view holds
+ * an exclusive flock on the WIM until disposed, so a second writable view on it is refused.
  */
 
 import { WimkitError } from "../errors.ts";
@@ -59,9 +67,11 @@ export type ViewErrorReason =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ViewError } from "./types.ts";
  * const error = new ViewError("no /a in the image", "not-found", "/a");
- * console.assert(error.reason === "not-found" && error.code === "usage");
+ * assert.ok(error.reason === "not-found" && error.code === "not-found");
+ * assert.equal(new ViewError("taken", "exists", "/a").code, "usage");
  * ```
  */
 export class ViewError extends WimkitError {
