@@ -17,6 +17,7 @@
 export {
   CodecError,
   CompressionMismatchError,
+  SourceChangedError,
   UnsafePathError,
   WimFormatError,
   WimIntegrityError,
@@ -58,10 +59,25 @@ export { readUnixData } from "./lib/format/tagged_items.ts";
 export type { UnixData } from "./lib/format/tagged_items.ts";
 export { Wim } from "./lib/wim/wim.ts";
 export type { WimImage, WimOpenOptions } from "./lib/wim/wim.ts";
+export { openSource } from "./lib/io/open_source.ts";
+export type { OpenSourceOptions } from "./lib/io/open_source.ts";
+export type { ByteRange, ByteSource } from "./lib/io/byte_source.ts";
 export type { BlobInfo } from "./lib/wim/blob_location.ts";
+export { BlobCache, DEFAULT_CACHE_MAX_BYTES } from "./lib/wim/blob_cache.ts";
+export type {
+  BlobCacheOptions,
+  BlobCacheStats,
+  CacheEntryWriter,
+  VerifiedEntry,
+} from "./lib/wim/blob_cache.ts";
+export { parseByteSize } from "./lib/wim/byte_size.ts";
 export { verifyWim } from "./lib/wim/verify.ts";
 export type { VerifyReport } from "./lib/wim/verify.ts";
 export { applyImage } from "./lib/fs/apply.ts";
+export { applyPipableStream } from "./lib/fs/pipable_apply.ts";
+export type { PipableApplyOptions } from "./lib/fs/pipable_apply.ts";
+export { exportImagesToPipe, writePipableWim } from "./lib/wim/pipable_writer.ts";
+export type { PipeWriteOptions } from "./lib/wim/pipable_writer.ts";
 export { scanTree } from "./lib/fs/scan.ts";
 export type { ScanOptions, ScanResult } from "./lib/fs/scan.ts";
 export { parseCaptureConfig } from "./lib/fs/capture_config.ts";
@@ -104,3 +120,20 @@ export type {
 } from "./recipes/sysprep_check.ts";
 export { captureToShare } from "./recipes/capture_to_share.ts";
 export type { CaptureToShareOptions, CaptureToShareReport } from "./recipes/capture_to_share.ts";
+export { openImageView } from "./lib/view/image_view.ts";
+export type { ImageViewOptions } from "./lib/view/image_view.ts";
+export { mountImageView } from "./lib/fuse/mount.ts";
+export type { ImageMount, MountImageOptions, MountOutcome } from "./lib/fuse/mount.ts";
+export { unmountImage } from "./lib/fuse/unmount.ts";
+export type { UnmountReport } from "./lib/fuse/unmount.ts";
+export type { UnmountRequest, UnmountResponse } from "./lib/fuse/control.ts";
+export type { ServeOptions } from "./lib/fuse/context.ts";
+export { serveDav } from "./lib/dav/dav_server.ts";
+export type { DavServer, ServeDavOptions } from "./lib/dav/dav_server.ts";
+export { DavService } from "./lib/dav/dav_handler.ts";
+export type { DavCommitReport, DavServiceOptions } from "./lib/dav/dav_handler.ts";
+export { combineImageViews, imageFolderNames } from "./lib/dav/multi_image_view.ts";
+export type { NamedImageView } from "./lib/dav/multi_image_view.ts";
+export type { CommitResult, ImageView, ViewEntry } from "./lib/view/types.ts";
+export { ViewError } from "./lib/view/types.ts";
+export type { ViewErrorReason, ViewKind } from "./lib/view/types.ts";

@@ -18,6 +18,8 @@ import { ExitCode, exitCodeFor, ExitWith, renderError } from "./ui/errors.ts";
 import { registerSysprepCheck } from "./commands/sysprep_check.ts";
 import { registerExportZip } from "./commands/export_zip.ts";
 import { registerCaptureToShare } from "./commands/capture_to_share.ts";
+import { registerMount } from "./commands/mount.ts";
+import { registerServe } from "./commands/serve.ts";
 import { type Output, processOutput } from "./ui/output.ts";
 
 /** Builds the program with every command registered. */
@@ -41,6 +43,8 @@ export function buildProgram(output: Output): Command {
   registerSysprepCheck(program, output);
   registerExportZip(program, output);
   registerCaptureToShare(program, output);
+  registerMount(program, output);
+  registerServe(program, output);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),
@@ -69,9 +73,12 @@ export async function main(args: string[], output: Output = processOutput): Prom
 
 if (import.meta.main) {
   const controller = new AbortController();
-  Deno.addSignalListener("SIGINT", () => {
-    controller.abort();
-    Deno.exit(ExitCode.INTERRUPTED);
-  });
+  // `serve` handles Ctrl-C itself: it settles uncommitted changes (tasks/commands/serve_exit.ts).
+  if (Deno.args[0] !== "serve") {
+    Deno.addSignalListener("SIGINT", () => {
+      controller.abort();
+      Deno.exit(ExitCode.INTERRUPTED);
+    });
+  }
   Deno.exit(await main(Deno.args));
 }

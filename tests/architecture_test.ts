@@ -7,13 +7,15 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+/** Folders that are layers of their own. */
+const LAYER_PATTERN =
+  /^(lib\/(format|codecs|io|wim|fs|registry|view|dav|fuse)|lib|recipes|tasks|mod\.ts)/;
+
 /** Layer of a project file, by folder. */
 function layerOf(path: string): string | null {
   const relative = path.startsWith(ROOT) ? path.slice(ROOT.length) : null;
   if (relative === null) return null;
-  const match = /^(lib\/(format|codecs|io|wim|fs|registry)|lib|recipes|tasks|mod\.ts)/.exec(
-    relative,
-  );
+  const match = LAYER_PATTERN.exec(relative);
   return match ? match[1]! : null;
 }
 
@@ -25,6 +27,9 @@ const ALLOWED: Record<string, string[]> = {
   "lib/registry": ["lib"],
   "lib/wim": ["lib", "lib/format", "lib/codecs", "lib/io"],
   "lib/fs": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/registry"],
+  "lib/view": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/fs"],
+  "lib/dav": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/fs", "lib/view"],
+  "lib/fuse": ["lib", "lib/format", "lib/codecs", "lib/io", "lib/wim", "lib/fs", "lib/view"],
   "lib": ["lib/codecs"],
   "recipes": [
     "mod.ts",
@@ -37,6 +42,9 @@ const ALLOWED: Record<string, string[]> = {
     "lib/registry",
   ],
   "mod.ts": [
+    "lib/view",
+    "lib/dav",
+    "lib/fuse",
     "lib",
     "lib/format",
     "lib/codecs",

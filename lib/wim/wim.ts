@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { WimFormatError, WimIntegrityError, WimkitError } from "../errors.ts";
 import type { ByteSource } from "../io/byte_source.ts";
-import { openFileSource } from "../io/file_source.ts";
+import { openSource, type OpenSourceOptions } from "../io/open_source.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import { InlineChunkPool } from "../codecs/chunk_pool.ts";
 import type { CompressionType } from "../codecs/codec.ts";
@@ -19,13 +19,20 @@ import { type ImageMetadata, parseMetadata } from "../format/metadata.ts";
 import { parseIntegrityTable } from "../format/integrity.ts";
 import { type BlobInfo, SolidResource } from "./blob_location.ts";
 import { readBlobBytes, readBlobs } from "./blob_reader.ts";
+import { pipableLocation, readPipableTrailer } from "./pipable_resource.ts";
+import type { BlobCache } from "./blob_cache.ts";
+import { readBlobBytesCached, readBlobsCached } from "./cached_blob_reader.ts";
 
 /** Options for {@linkcode Wim.open}. */
 export interface WimOpenOptions {
-  /** Other parts of a split set (paths); the opened file may be any part, usually part 1. */
+  /** Other parts of a split set (paths or URLs); the opened file may be any part, usually part 1. */
   refs?: readonly string[];
   /** Pool for metadata and blob reads (default: inline on this thread). */
   pool?: ChunkPool;
+  /** How http(s) URLs are read (retries, timeouts, servers without Range support, warnings). */
+  source?: OpenSourceOptions;
+  /** Blob cache: blobs and metadata it holds are not read from the WIM; those read are stored. */
+  cache?: BlobCache;
 }
 
 /** One part of a (possibly split) WIM. */
@@ -70,6 +77,7 @@ export class Wim implements AsyncDisposable {
   readonly #blobs: Map<string, BlobInfo>;
   readonly #pool: ChunkPool;
   readonly #ownsPool: boolean;
+  #cache: BlobCache | undefined;
 
   private constructor(
     path: string,
@@ -104,7 +112,7 @@ export class Wim implements AsyncDisposable {
       const paths = [path, ...(options.refs ?? []).filter((p) => p !== path)];
       const parts: WimPart[] = [];
       for (const partPath of paths) {
-        const source = openFileSource(partPath);
+        const source = await openSource(partPath, options.source ?? {});
         sources.push(source);
         parts.push({ source, header: await readHeader(source) });
       }
@@ -128,11 +136,18 @@ export class Wim implements AsyncDisposable {
           `header says ${first.header.imageCount} images but the blob table has ${metadata.length} metadata resources`,
         );
       }
-      return new Wim(path, ordered, xml, metadata, blobs, options.pool, warnings);
+      const wim = new Wim(path, ordered, xml, metadata, blobs, options.pool, warnings);
+      wim.#cache = options.cache;
+      return wim;
     } catch (error) {
       for (const source of sources) source.close();
       throw withFile(error, path);
     }
+  }
+
+  /** The blob cache reads go through, if one was given. */
+  get cache(): BlobCache | undefined {
+    return this.#cache;
   }
 
   /** Number of images. */
@@ -217,7 +232,7 @@ export class Wim implements AsyncDisposable {
           `metadata resource is ${blob.size} bytes, over ${Limits.MAX_METADATA_BYTES}`,
         );
       }
-      const bytes = await readBlobBytes(blob, this.#pool, this.path);
+      const bytes = await this.readBlob(blob);
       checkHash(bytes, blob, "metadata resource");
       return { index, info: this.images()[index - 1]!, metadata: parseMetadata(bytes) };
     } catch (error) {
@@ -226,21 +241,28 @@ export class Wim implements AsyncDisposable {
   }
 
   /**
-   * Yields blobs' data in order (see {@linkcode readBlobs}), using `pool` or the WIM's own.
+   * Yields blobs' data in order (see {@linkcode readBlobs}), using `pool` or the WIM's own. With
+   * a cache (`WimOpenOptions.cache`), blobs it holds come from it and the others are stored.
    */
   readBlobs(
     blobs: Iterable<BlobInfo>,
     options: { pool?: ChunkPool; signal?: AbortSignal } = {},
   ): AsyncGenerator<import("./blob_reader.ts").BlobPiece> {
-    return readBlobs(blobs, options.pool ?? this.#pool, {
+    const readOptions = {
       fileName: this.path,
       ...(options.signal ? { signal: options.signal } : {}),
-    });
+    };
+    const pool = options.pool ?? this.#pool;
+    return this.#cache
+      ? readBlobsCached(blobs, pool, this.#cache, readOptions)
+      : readBlobs(blobs, pool, readOptions);
   }
 
   /** Reads all of one (small) blob into memory; the caller checks its SHA-1 if it needs to. */
   readBlob(blob: BlobInfo): Promise<Uint8Array> {
-    return readBlobBytes(blob, this.#pool, this.path);
+    return this.#cache
+      ? readBlobBytesCached(blob, this.#pool, this.#cache, { fileName: this.path })
+      : readBlobBytes(blob, this.#pool, this.path);
   }
 
   /**
@@ -347,10 +369,9 @@ async function readHeader(source: ByteSource): Promise<WimHeader> {
   if (source.size < WIM_HEADER_SIZE) {
     throw new WimFormatError(`not a WIM file: ${source.size} bytes is shorter than the header`);
   }
-  const header = parseHeader(await source.read(0, WIM_HEADER_SIZE));
-  if (header.pipable) {
-    throw new WimFormatError("pipable WIMs are not supported yet");
-  }
+  let header = parseHeader(await source.read(0, WIM_HEADER_SIZE));
+  // A pipable WIM (wimlib's streaming variant) has its complete header at the end.
+  if (header.pipable) header = await readPipableTrailer(source, header);
   if (isEmptyResource(header.blobTable) && isEmptyResource(header.xml)) {
     throw new WimFormatError(
       "incomplete WIM: the writer did not finish (no blob table or XML data)",
@@ -440,13 +461,15 @@ async function indexBlobs(
         size: entry.resource.originalSize,
         refCount: entry.refCount,
         partNumber: header.partNumber,
-        location: {
-          kind: "resource",
-          source: part.source,
-          resource: entry.resource,
-          codec,
-          chunkSize: header.chunkSize,
-        },
+        location: header.pipable
+          ? pipableLocation(part.source, entry.resource, codec, header.chunkSize)
+          : {
+            kind: "resource",
+            source: part.source,
+            resource: entry.resource,
+            codec,
+            chunkSize: header.chunkSize,
+          },
       };
     };
     if (header.partNumber === 1) {

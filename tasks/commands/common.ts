@@ -4,12 +4,13 @@ import type { Command } from "commander";
 import { type ProgressEvent, Wim, WorkerChunkPool } from "../../mod.ts";
 import type { ChunkPool } from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
-import type { Output } from "../ui/output.ts";
+import { type Output, processOutput } from "../ui/output.ts";
 import { ProgressBar } from "../ui/progress_bar.ts";
 import { expandRefs } from "../ui/refs.ts";
+import { type CacheOptions, openCache } from "./cache_options.ts";
 
-/** Options every command accepts. */
-export interface CommonOptions {
+/** Options every command accepts (the cache ones only where `withCacheOptions` added them). */
+export interface CommonOptions extends CacheOptions {
   debug?: boolean;
   quiet?: boolean;
   ref?: string[];
@@ -30,14 +31,26 @@ export function withCommonOptions(command: Command, refs = true): Command {
   return command;
 }
 
-/** Opens `path`, with the parts named by --ref. */
+/** Opens `path` (a file or an http(s) URL), with the parts named by --ref. */
 export async function openWim(
   path: string,
   options: CommonOptions,
   pool?: ChunkPool,
+  output: Output = processOutput,
 ): Promise<Wim> {
   const refs = options.ref ? expandRefs(options.ref) : [];
-  return await Wim.open(path, { refs, ...(pool ? { pool } : {}) });
+  const cache = await openCache(options);
+  const source = {
+    onWarning: (message: string) => {
+      if (!options.quiet) output.err(`wimkit: warning: ${message}`);
+    },
+  };
+  return await Wim.open(path, {
+    refs,
+    source,
+    ...(pool ? { pool } : {}),
+    ...(cache ? { cache } : {}),
+  });
 }
 
 /** A worker pool sized to the cores, for commands that decode a lot of data. */
