@@ -52,6 +52,39 @@ export class WimkitError extends Error {
     this.image = context.image;
     this.path = context.path;
   }
+
+  /**
+   * The same error, of the same class and code, with a new message and more context; the original
+   * becomes the cause. For layers that add what they know ("Cannot read "a.wim": ...").
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WimFormatError } from "@wimkit/wimkit";
+   * const error = new WimFormatError("bad chunk table").rephrase('Cannot read "a.wim": bad chunk table', {
+   *   file: "a.wim",
+   * });
+   * assert.ok(error instanceof WimFormatError);
+   * assert.equal(error.file, "a.wim");
+   * ```
+   */
+  rephrase(message: string, context: Omit<WimkitErrorContext, "cause"> = {}): this {
+    const file = context.file ?? this.file;
+    const image = context.image ?? this.image;
+    const path = context.path ?? this.path;
+    const copy = new WimkitError(message, this.code, {
+      ...(file === undefined ? {} : { file }),
+      ...(image === undefined ? {} : { image }),
+      ...(path === undefined ? {} : { path }),
+      cause: this,
+    }) as this;
+    Object.setPrototypeOf(copy, Object.getPrototypeOf(this));
+    // Fields a subclass adds (e.g. ViewError.reason) come along.
+    const fields = copy as Record<string, unknown>;
+    for (const [key, value] of Object.entries(this)) fields[key] ??= value;
+    copy.name = this.name;
+    return copy as this;
+  }
 }
 
 /** A structure in a WIM is invalid. */

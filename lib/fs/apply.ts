@@ -494,15 +494,10 @@ function stoppedApply(
     }"); `
     : "";
   const reason = error instanceof Error ? error.message : String(error);
-  return new WimkitError(
-    `${reason}; the apply stopped: ${what}${notWritten} file${
-      notWritten === 1 ? "" : "s"
-    } of the image were not written`,
-    error instanceof WimkitError ? error.code : "io",
-    {
-      ...context,
-      ...(error instanceof WimkitError && error.path ? { path: error.path } : {}),
-      cause: error,
-    },
-  );
+  const message = `${reason}; the apply stopped: ${what}${notWritten} file${
+    notWritten === 1 ? "" : "s"
+  } of the image were not written`;
+  return error instanceof WimkitError
+    ? error.rephrase(message, context)
+    : new WimkitError(message, "io", { ...context, cause: error });
 }

@@ -15,7 +15,7 @@
 import { WimkitError } from "../errors.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import { WorkerChunkPool } from "../codecs/chunk_pool.ts";
-import { FileAttribute } from "../format/constants.ts";
+import { FileAttribute, HeaderFlag } from "../format/constants.ts";
 import { BlobRangeReader } from "../wim/blob_range.ts";
 import type { ContentSource, NewNode } from "../wim/new_image.ts";
 import { readImageTree } from "../wim/image_source.ts";
@@ -39,6 +39,14 @@ export interface ImageViewOptions {
   pool?: ChunkPool;
   /** Bound on cached decoded chunks, in bytes (see lib/wim/blob_range.ts). */
   cacheBytes?: number;
+  /** Other parts of a split set (read-only views only). */
+  refs?: readonly string[];
+  /**
+   * Host directory the view is seen under (a mount point): absolute link targets stored fixed to
+   * the capture root are rebased onto it, as apply rebases them onto its target. Default: none,
+   * such targets read as image paths ("/dir/a").
+   */
+  linkRoot?: string;
 }
 
 /**
@@ -67,11 +75,22 @@ export async function openImageView(
   let lock: WimLock | undefined;
   let wim: Wim | undefined;
   try {
-    if (options.writable) lock = await lockWim(wimPath);
-    wim = await Wim.open(wimPath, { pool });
+    if (options.writable) {
+      if (options.refs?.length || /^https?:\/\//i.test(wimPath)) {
+        throw new WimkitError(
+          `Cannot change "${wimPath}": only a local, unsplit WIM can be changed in place`,
+          "refused",
+          { file: wimPath },
+        );
+      }
+      lock = await lockWim(wimPath);
+    }
+    wim = await Wim.open(wimPath, { pool, ...(options.refs ? { refs: options.refs } : {}) });
     const index = wim.resolveImage(image);
     const counter = { next: 1 };
-    const tree = new ViewTree(await readImageTree(wim, index), counter);
+    const fixups = (wim.header.flags & HeaderFlag.RP_FIX) !== 0;
+    const linkRoot = fixups ? options.linkRoot : undefined;
+    const tree = new ViewTree(await readImageTree(wim, index), counter, undefined, linkRoot);
     const staging = options.writable ? await StagingArea.create(options.stagingDir) : undefined;
     return new WimImageView({
       wim,

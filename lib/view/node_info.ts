@@ -55,14 +55,22 @@ export function nowFiletime(): bigint {
   return msToFiletime(Date.now());
 }
 
+/** Dentry reparse flag: the absolute target was not fixed to the capture root (wim-format.md). */
+const REPARSE_NOT_FIXED = 1;
+
 /** True for a directory that is not a reparse point (a junction is not walked into). */
 export function isDirectoryNode(node: NewNode): boolean {
   return (node.attributes & FileAttribute.DIRECTORY) !== 0 &&
     (node.attributes & FileAttribute.REPARSE_POINT) === 0;
 }
 
-/** The target of a symlink or junction node as an image path or relative path, or undefined. */
-export function linkTargetOf(node: NewNode): string | undefined {
+/**
+ * The target of a symlink or junction node as a relative path or an absolute one, or undefined.
+ * Absolute targets stored fixed (captured with reparse-point fix-ups) are rebased onto `linkRoot`
+ * when it is given (a mount point), as apply rebases them onto its target; otherwise they are
+ * image paths ("/dir/a").
+ */
+export function linkTargetOf(node: NewNode, linkRoot?: string): string | undefined {
   if (!node.reparse || (node.attributes & FileAttribute.REPARSE_POINT) === 0) return undefined;
   let link;
   try {
@@ -71,8 +79,8 @@ export function linkTargetOf(node: NewNode): string | undefined {
     return undefined;
   }
   if (!link) return undefined;
-  // Absolute targets become image paths ("/dir/a"); a server adds its mount point if it wants.
-  return linkTargetForHost(link.substituteName, link.relative, false, "/");
+  const fixed = linkRoot !== undefined && (node.reparse.flags & REPARSE_NOT_FIXED) === 0;
+  return linkTargetForHost(link.substituteName, link.relative, fixed, linkRoot ?? "/");
 }
 
 /** What a node is. */

@@ -5,7 +5,7 @@
  *
  * Implementation (available now): `openImageView(wimPath, image, { writable, stagingDir, pool,
  * cacheBytes })` in lib/view/image_view.ts. Notes for servers: `linkTarget` of an absolute link is
- * an image path ("/dir/a"; a FUSE server may prefix its mount point); `read`/`stream` of a symlink
+ * an image path ("/dir/a"), or under `linkRoot` (a mount point) when it was captured with fix-ups; `read`/`stream` of a symlink
  * throw ViewError "invalid"; `read` calls that continue where the previous read of the same file
  * ended get read-ahead, so FUSE's sequential 128 KiB reads are pipelined; while a commit or
  * discard runs, changes throw ViewError "read-only" (reads keep working); a writable view holds

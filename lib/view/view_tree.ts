@@ -67,9 +67,18 @@ export class ViewTree {
   readonly #changed = new WeakSet<NewNode>();
 
   /** Wraps `image`; entries at paths `previous` also has keep their ids. */
-  constructor(image: ImageTree, counter: IdCounter, previous?: ViewTree) {
+  /** Where fixed absolute link targets are rebased (see {@linkcode linkTargetOf}). */
+  readonly #linkRoot: string | undefined;
+
+  constructor(
+    image: ImageTree,
+    counter: IdCounter,
+    previous?: ViewTree,
+    linkRoot: string | undefined = previous ? previous.#linkRoot : undefined,
+  ) {
     this.image = image;
     this.#counter = counter;
+    this.#linkRoot = linkRoot;
     for (const node of walkNodes(image.root)) {
       if (node.inode !== undefined) this.#linkSet(node.inode).add(node);
     }
@@ -125,7 +134,7 @@ export class ViewTree {
   /** What stat() says about `node`, found at `names`. */
   entry(node: NewNode, names: readonly string[]): ViewEntry {
     const kind = kindOf(node);
-    const linkTarget = kind === "symlink" ? linkTargetOf(node) : undefined;
+    const linkTarget = kind === "symlink" ? linkTargetOf(node, this.#linkRoot) : undefined;
     const content = kind === "file" ? node.content : undefined;
     const mode = modeOf(node);
     // A hash only for content as stored in the WIM (a strong ETag); staged content has none yet.

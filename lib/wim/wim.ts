@@ -531,21 +531,8 @@ function withFile(error: unknown, file: string, image?: number): unknown {
   const prefix = image === undefined
     ? `Cannot read "${file}"`
     : `Cannot read image ${image} of "${file}"`;
-  const Kind = error.constructor as new (
-    message: string,
-    context: { file: string; image?: number; path?: string; cause: unknown },
-  ) => WimkitError;
-  if (error.constructor === WimkitError) {
-    return new WimkitError(`${prefix}: ${error.message}`, error.code, {
-      file,
-      ...(image === undefined ? {} : { image }),
-      cause: error,
-    });
-  }
-  return new Kind(`${prefix}: ${error.message}`, {
+  return error.rephrase(`${prefix}: ${error.message}`, {
     file,
     ...(image === undefined ? {} : { image }),
-    ...(error.path === undefined ? {} : { path: error.path }),
-    cause: error,
   });
 }

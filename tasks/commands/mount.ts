@@ -102,6 +102,9 @@ async function mountAndServe(
   await using view = await openImageView(file, image ?? 1, {
     writable: options.rw ?? false,
     ...(stagingDir ? { stagingDir } : {}),
+    // Absolute links captured with fix-ups point into the mount, as apply points them into its
+    // target.
+    linkRoot: await Deno.realPath(mountpoint).catch(() => mountpoint),
   });
   const mount = await mountImageView(view, mountpoint, {
     wimPath: file,

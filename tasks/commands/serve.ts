@@ -17,6 +17,7 @@ import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { type CommonOptions, withCommonOptions, workerPool } from "./common.ts";
 import { finishServing, waitForStopSignal } from "./serve_exit.ts";
+import { expandRefs } from "../ui/refs.ts";
 
 /** Flags of `serve`. */
 export interface ServeFlags extends CommonOptions {
@@ -92,8 +93,8 @@ function checkFlags(image: string | undefined, flags: ServeFlags): void {
   if (image === "all" && flags.rw) {
     throw new UsageError('"all" images are served read-only: drop --rw');
   }
-  if (flags.ref?.length) {
-    throw new UsageError("serve does not read split WIMs yet: join the parts first (wimkit join)");
+  if (flags.ref?.length && flags.rw) {
+    throw new UsageError("a split WIM is served read-only: drop --rw (or join the parts first)");
   }
 }
 
@@ -103,9 +104,10 @@ async function openViews(
   flags: ServeFlags,
   pool: ChunkPool,
 ): Promise<{ view: ImageView; label: string }> {
+  const refs = flags.ref?.length ? expandRefs(flags.ref) : [];
   let names: string[];
   {
-    await using wim = await Wim.open(file, { pool });
+    await using wim = await Wim.open(file, { pool, refs });
     names = wim.images().map((info) => info.name);
     if (image !== "all") {
       const index = image === undefined
@@ -116,7 +118,7 @@ async function openViews(
           `"${file}" holds ${names.length} images; name one by index or name, or "all"`,
         );
       }
-      const view = await openImageView(file, index, { writable: flags.rw === true, pool });
+      const view = await openImageView(file, index, { writable: flags.rw === true, pool, refs });
       return { view, label: `image ${index}` };
     }
   }
@@ -124,7 +126,7 @@ async function openViews(
   const views = [];
   try {
     for (let i = 0; i < names.length; i++) {
-      views.push({ name: folders[i]!, view: await openImageView(file, i + 1, { pool }) });
+      views.push({ name: folders[i]!, view: await openImageView(file, i + 1, { pool, refs }) });
     }
   } catch (error) {
     for (const { view } of views) await view[Symbol.asyncDispose]();

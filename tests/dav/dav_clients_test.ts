@@ -48,6 +48,7 @@ Deno.test({
     const result = await new Deno.Command("litmus", {
       args: ["-k", `${server.base}/`],
       env: { TESTS: "basic copymove props locks" },
+      cwd: dir.path, // litmus writes debug.log and child.log where it runs
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -133,6 +133,29 @@ Deno.test({
 });
 
 Deno.test({
+  name: "serve a split set with --ref (read-only); --rw with --ref is refused",
+  ignore: !hasWimlib,
+  async fn() {
+    await using dir = await tempDir();
+    const source = `${dir.path}/source`;
+    await Deno.mkdir(source);
+    await makeTree(source, { seed: 7, noSymlinks: true });
+    await Deno.writeFile(`${source}/big.bin`, makeBytes("x86", 3 << 20, 7));
+    await wimlib("capture", source, `${dir.path}/whole.wim`, "--compress=LZX");
+    await wimlib("split", `${dir.path}/whole.wim`, `${dir.path}/part.swm`, "1");
+    const parts = [...Deno.readDirSync(dir.path)].filter((e) => e.name.endsWith(".swm"));
+    assert.ok(parts.length > 1, "wimlib-imagex split made several parts");
+    const first = `${dir.path}/part.swm`;
+    await using server = await startServeCli([first, "--ref", `${dir.path}/part*.swm`]);
+    const big = await fetch(`${server.base}/big.bin`);
+    assert.deepEqual(new Uint8Array(await big.arrayBuffer()), makeBytes("x86", 3 << 20, 7));
+    const refused = await wimkitCli(["serve", first, "--ref", `${dir.path}/part*.swm`, "--rw"]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /split WIM is served read-only/);
+  },
+});
+
+Deno.test({
   name: "1000 concurrent GETs on loopback all succeed with bounded server memory",
   ignore: !hasWimlib,
   async fn() {
