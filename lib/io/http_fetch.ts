@@ -12,6 +12,7 @@
  */
 
 import { SourceChangedError, WimkitError } from "../errors.ts";
+import { describeTlsFailure } from "./tls_error.ts";
 
 /** What the first response said about the file; later responses must agree. */
 export interface HttpVersion {
@@ -78,7 +79,8 @@ export async function fetchRange(
  * Sends a GET with `headers`, giving up when the headers do not arrive within `timeoutMs`.
  *
  * @throws {TransientHttpError} On a network error or timeout.
- * @throws {WimkitError} When the network is not allowed (Deno permissions).
+ * @throws {WimkitError} When the network is not allowed (Deno permissions), or the server's TLS
+ * certificate is rejected (not retried: the message says how to trust a private CA).
  */
 export async function timedFetch(
   url: string,
@@ -98,6 +100,10 @@ export async function timedFetch(
         "io",
         { file: url, cause: error },
       );
+    }
+    const tls = describeTlsFailure(error);
+    if (tls !== undefined) {
+      throw new WimkitError(`Cannot read "${url}": ${tls}`, "io", { file: url, cause: error });
     }
     const reason = controller.signal.aborted
       ? `no answer within ${timeoutMs} ms`

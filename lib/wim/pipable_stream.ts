@@ -212,8 +212,50 @@ export class PipableStream {
     }
   }
 
+  /**
+   * Reads the whole stream without decoding anything, for `info -`: every resource is skipped
+   * except the final XML, which is returned with the final header (the one that knows the tables,
+   * the boot index and the integrity table). Call it right after {@linkcode PipableStream.open},
+   * instead of the other readers.
+   *
+   * @throws {WimFormatError} If the stream is malformed or truncated.
+   */
+  async readToEnd(): Promise<{ header: WimHeader; xml: WimXml }> {
+    for (let image = 1; image <= this.header.imageCount; image++) {
+      const what = `the metadata of image ${image}`;
+      const blob = await this.#readBlobHeader(what);
+      if (!(blob.flags & ResourceFlag.METADATA)) {
+        throw new WimFormatError(`${this.name}: ${what} is missing`);
+      }
+      await this.#skipResource(blob, what);
+    }
+    for (;;) {
+      const blob = await this.#readBlobHeader("file data");
+      if (blob.flags & ResourceFlag.METADATA) {
+        await this.#source.skip(blob.size, "the blob table");
+        break;
+      }
+      await this.#skipResource(blob, `blob ${blob.hashHex}`);
+    }
+    const xmlBlob = await this.#readBlobHeader("the final XML data");
+    if (!(xmlBlob.flags & ResourceFlag.METADATA) || xmlBlob.flags & ResourceFlag.COMPRESSED) {
+      throw new WimFormatError(`${this.name}: the XML data is missing after the blob table`);
+    }
+    if (xmlBlob.size > Limits.MAX_XML_BYTES) {
+      throw new WimFormatError(`XML data is ${xmlBlob.size} bytes, over ${Limits.MAX_XML_BYTES}`);
+    }
+    const xml = WimXml.parse(await this.#source.read(xmlBlob.size, undefined, "the XML data"));
+    const header = await this.#checkEnd();
+    if (xml.imageCount !== header.imageCount) {
+      throw new WimFormatError(
+        `header says ${header.imageCount} images but the XML data describes ${xml.imageCount}`,
+      );
+    }
+    return { header, xml };
+  }
+
   /** Reads the rest of the stream; its last 208 bytes must be this WIM's final header. */
-  async #checkEnd(): Promise<void> {
+  async #checkEnd(): Promise<WimHeader> {
     const tail = await this.#source.readToEnd(WIM_HEADER_SIZE);
     let last: WimHeader | undefined;
     try {
@@ -226,6 +268,7 @@ export class PipableStream {
         `${this.name} ended after ${this.#source.position} bytes without the final header (truncated stream?)`,
       );
     }
+    return last;
   }
 
   async #readBlobHeader(what: string): Promise<PipableBlobHeader & StreamBlob> {

@@ -1,9 +1,14 @@
 /**
- * `-` as WIMFILE: `apply - [IMAGE] TARGET` reads a pipable WIM from standard input, and
+ * `-` as WIMFILE: `apply - [IMAGE] TARGET` and `info -` read a pipable WIM from standard input, and
  * `capture SOURCE -` / `export SOURCE IMAGE -` write one to standard output.
  */
 
-import { applyPipableStream, WorkerChunkPool } from "../../mod.ts";
+import {
+  applyPipableStream,
+  type PipableWimInfo,
+  readPipableInfo,
+  WorkerChunkPool,
+} from "../../mod.ts";
 import { UsageError } from "../ui/errors.ts";
 import { type Output, printJson } from "../ui/output.ts";
 import { type CommonOptions, progressReporter } from "./common.ts";
@@ -39,6 +44,25 @@ export async function applyFromStdin(
   } finally {
     progress.finish();
   }
+}
+
+/**
+ * Reads the pipable WIM on standard input to its end for `info -` (file data is skipped, never
+ * held), returning its final header and XML.
+ */
+export async function readInfoFromStdin(
+  options: CommonOptions & { blobs?: boolean },
+): Promise<PipableWimInfo> {
+  if (options.blobs) {
+    throw new UsageError("--blobs needs a WIM file; it is not shown for standard input");
+  }
+  if (options.ref?.length) {
+    throw new UsageError("--ref needs a WIM file; a pipable WIM on standard input is not split");
+  }
+  if (Deno.stdin.isTerminal()) {
+    throw new UsageError('standard input is a terminal: pipe a pipable WIM into "info -"');
+  }
+  return await readPipableInfo(Deno.stdin.readable, { name: "standard input" });
 }
 
 /**

@@ -253,3 +253,87 @@ Deno.test({
     assert.deepEqual(await Deno.readFile(wim), before);
   },
 });
+
+Deno.test({
+  name:
+    "info -: a wimlib --pipable WIM piped in shows what info FILE shows (text, --json, --xml, one image), and bad input is one line",
+  ignore: !hasWimlib,
+  async fn() {
+    await using work = await tempDir();
+    const [one, two] = await makeSources(work.path);
+    const wim = `${work.path}/p.wim`;
+    await wimlib("capture", one, wim, "one", "--pipable", "--compress=lzx");
+    await wimlib("append", two, wim, "two");
+    const bytes = await Deno.readFile(wim);
+    assert.equal(magicOf(bytes), PIPABLE_MAGIC);
+
+    for (const extra of [[], ["--header"], ["--xml"], ["2"], ["two", "--json"]]) {
+      const piped = await wimkitCli(["info", "-", ...extra], { stdin: bytes });
+      assert.equal(piped.code, 0, `${extra.join(" ")}: ${piped.stderr}`);
+      const file = await wimkitCli(["info", wim, ...extra]);
+      assert.equal(file.code, 0, file.stderr);
+      const shown = extra.includes("--json")
+        ? piped.stdout.replace('"path":"-"', `"path":${JSON.stringify(wim)}`)
+        : piped.stdout.replace(/^(Path:\s+)-$/m, `$1${wim}`);
+      assert.equal(shown, file.stdout, extra.join(" "));
+    }
+    const json = JSON.parse((await wimkitCli(["info", "-", "--json"], { stdin: bytes })).stdout);
+    assert.equal(json.imageCount, 2);
+    assert.equal(json.compression, "lzx");
+    assert.deepEqual(json.images.map((i: { name: string }) => i.name), ["one", "two"]);
+    const oracle = await wimlib("info", wim);
+    assert.match(oracle, /Image Count:\s+2/);
+    assert.match(oracle, /Compression:\s+LZX/);
+    for (const image of json.images) {
+      assert.match(
+        oracle,
+        new RegExp(`Name:\\s+${image.name}\\n[^]*?File Count:\\s+${image.fileCount}\\n`),
+      );
+    }
+
+    // Through a real pipe from wimlib-imagex, which must not be cut off (the stream is read to its end).
+    const shell = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `set -e; wimlib-imagex capture "$1" - one --pipable --compress=xpress 2>/dev/null | "$2" run --allow-all "$3" info - --json`,
+        "sh",
+        one,
+        Deno.execPath(),
+        CLI,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const decoder = new TextDecoder();
+    assert.ok(shell.success, decoder.decode(shell.stderr));
+    const streamed = JSON.parse(decoder.decode(shell.stdout));
+    assert.equal(streamed.compression, "xpress");
+    assert.equal(streamed.images[0].fileCount, json.images[0].fileCount);
+
+    const normal = `${work.path}/n.wim`;
+    await wimlib("capture", one, normal, "plain");
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["empty", new Uint8Array(0), /standard input is empty: expected a pipable WIM$/],
+      ["not pipable", await Deno.readFile(normal), /not pipable/],
+      [
+        "not a WIM",
+        new TextEncoder().encode("hello\n".repeat(100)),
+        /^wimkit: error: standard input is not a pipable WIM: not a WIM file/,
+      ],
+      ["truncated", bytes.subarray(0, bytes.length - 100), /truncated/],
+    ];
+    for (const [what, input, message] of cases) {
+      const result = await wimkitCli(["info", "-"], { stdin: input });
+      assert.equal(result.code, 3, `${what}: ${result.stderr}`);
+      assert.equal(result.stdout, "", what);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, `${what}: ${result.stderr}`);
+      assert.match(lines[0]!, /^wimkit: error: /, what);
+      assert.match(lines[0]!, message, what);
+    }
+    const blobs = await wimkitCli(["info", "-", "--blobs"], { stdin: bytes });
+    assert.equal(blobs.code, 2);
+    assert.match(blobs.stderr.trim(), /^wimkit: error: --blobs needs a WIM file[^\n]*$/);
+  },
+});

@@ -62,24 +62,30 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `deno run ... tasks/cli.ts args` as a real process (as a user would). */
+/**
+ * Runs `deno run ... tasks/cli.ts args` as a real process (as a user would). `stdin` is written
+ * while the output is read (a child that stops reading early just closes the pipe); `env` adds
+ * variables to the inherited environment (NO_COLOR=1 is always set).
+ */
 export async function wimkitCli(
   args: string[],
-  options: { stdin?: Uint8Array } = {},
+  options: { stdin?: Uint8Array; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", new URL("../../tasks/cli.ts", import.meta.url).pathname, ...args],
     stdout: "piped",
     stderr: "piped",
     stdin: options.stdin ? "piped" : "null",
-    env: { NO_COLOR: "1" },
+    env: { ...options.env, NO_COLOR: "1" },
   }).spawn();
+  const output = child.output();
   if (options.stdin) {
     const writer = child.stdin.getWriter();
-    await writer.write(options.stdin);
-    await writer.close();
+    // The child may exit without reading everything (an error, or a command that stops early).
+    await writer.write(options.stdin).catch(() => {});
+    await writer.close().catch(() => {});
   }
-  const result = await child.output();
+  const result = await output;
   const decoder = new TextDecoder();
   return {
     code: result.code,
