@@ -3,6 +3,7 @@
  * policy (owner, default modes, cache validity) and the mapping from view errors to errno.
  */
 
+import { filetimeToUnix, type UnixTime } from "../fs/timestamps.ts";
 import type { ImageView, ViewEntry } from "../view/types.ts";
 import { ViewError } from "../view/types.ts";
 import { Errno } from "./libc.ts";
@@ -133,9 +134,9 @@ export class FuseContext {
       nlink: entry.kind === "directory" ? 2 : Math.max(1, entry.links),
       uid: this.uid,
       gid: this.gid,
-      atimeMs: entry.lastAccessTime,
-      mtimeMs: entry.lastWriteTime,
-      ctimeMs: entry.lastWriteTime,
+      atime: exactTime(entry.filetimes?.lastAccess, entry.lastAccessTime),
+      mtime: exactTime(entry.filetimes?.lastWrite, entry.lastWriteTime),
+      ctime: exactTime(entry.filetimes?.lastWrite, entry.lastWriteTime),
     };
   }
 
@@ -149,6 +150,14 @@ export class FuseContext {
   attrReply(path: string): Uint8Array {
     return encodeAttrOut(this.attr(this.entry(path)), this.cacheSeconds);
   }
+}
+
+/** A view time as seconds and nanoseconds: exact from its FILETIME, else from milliseconds. */
+function exactTime(filetime: bigint | undefined, ms: number): UnixTime {
+  if (filetime !== undefined) return filetimeToUnix(filetime);
+  const nanos = BigInt(Math.round(ms * 1e6));
+  const seconds = nanos / 1_000_000_000n - (nanos % 1_000_000_000n < 0n ? 1n : 0n);
+  return { seconds, nanoseconds: Number(nanos - seconds * 1_000_000_000n) };
 }
 
 /** The st_ino of an entry: its view id plus one, so no file has inode 0. */

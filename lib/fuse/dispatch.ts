@@ -119,7 +119,7 @@ function init(request: FuseRequest): Uint8Array {
   if (major !== KERNEL_MAJOR) return out.u32(KERNEL_MINOR).bytes.subarray(0, 8);
   out.u32(Math.min(minor, KERNEL_MINOR)).u32(maxReadahead).u32(flags & WANTED_FLAGS);
   out.u16(16).u16(12); // max_background, congestion_threshold
-  out.u32(MAX_WRITE_BYTES).u32(1); // max_write, time_gran (ns)
+  out.u32(MAX_WRITE_BYTES).u32(100); // max_write, time_gran (ns): FILETIMEs keep 100 ns
   out.u16(MAX_PAGES).u16(0).u32(0); // max_pages, map_alignment, flags2
   return out.bytes;
 }

@@ -5,6 +5,9 @@
  * `cp -a` into the mount succeeds; hard links (LINK) are refused with EPERM.
  */
 
+import { unixToFiletime } from "../fs/timestamps.ts";
+import { filetimeToMs } from "../view/node_info.ts";
+import type { ViewTimes } from "../view/types.ts";
 import { FuseContext, FuseErrno, type Reply } from "./context.ts";
 import { Errno } from "./libc.ts";
 import { childPath } from "./nodes.ts";
@@ -51,18 +54,34 @@ export async function setattr(context: FuseContext, request: FuseRequest): Promi
     if (entry.kind === "directory") throw new FuseErrno(Errno.EISDIR);
     await context.view.truncate(path, size);
   }
-  const toMs = (seconds: bigint, nanos: number) => Number(seconds) * 1000 + nanos / 1e6;
-  const times: { lastWriteTime?: number; lastAccessTime?: number } = {};
-  if (valid & SetattrValid.MTIME) {
-    times.lastWriteTime = valid & SetattrValid.MTIME_NOW ? Date.now() : toMs(mtime, mtimeNs);
-  }
-  if (valid & SetattrValid.ATIME) {
-    times.lastAccessTime = valid & SetattrValid.ATIME_NOW ? Date.now() : toMs(atime, atimeNs);
-  }
-  if (times.lastWriteTime !== undefined || times.lastAccessTime !== undefined) {
-    context.view.setTimes(path, times);
+  // Exact FILETIMEs (utimensat's nanoseconds cut to 100 ns); "now" has milliseconds only.
+  const now = BigInt(Date.now());
+  const exact = (seconds: bigint, nanos: number, isNow: number) =>
+    isNow
+      ? unixToFiletime({ seconds: now / 1000n, nanoseconds: Number(now % 1000n) * 1e6 })
+      : unixToFiletime({ seconds: BigInt.asIntN(64, seconds), nanoseconds: nanos });
+  const lastWrite = valid & SetattrValid.MTIME
+    ? exact(mtime, mtimeNs, valid & SetattrValid.MTIME_NOW)
+    : undefined;
+  const lastAccess = valid & SetattrValid.ATIME
+    ? exact(atime, atimeNs, valid & SetattrValid.ATIME_NOW)
+    : undefined;
+  if (lastWrite !== undefined || lastAccess !== undefined) {
+    context.view.setTimes(path, viewTimes(lastWrite, lastAccess));
   }
   return context.attrReply(path);
+}
+
+/** New times as FILETIMEs, with their milliseconds for views that only read those. */
+function viewTimes(lastWrite: bigint | undefined, lastAccess: bigint | undefined): ViewTimes {
+  return {
+    ...(lastWrite === undefined ? {} : { lastWriteTime: filetimeToMs(lastWrite) }),
+    ...(lastAccess === undefined ? {} : { lastAccessTime: filetimeToMs(lastAccess) }),
+    filetimes: {
+      ...(lastWrite === undefined ? {} : { lastWrite }),
+      ...(lastAccess === undefined ? {} : { lastAccess }),
+    },
+  };
 }
 
 /** CREATE: a new empty file (or the existing one, cut with O_TRUNC), opened. */

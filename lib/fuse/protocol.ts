@@ -8,6 +8,8 @@
  * `fuse_out_header` (length, negative errno or 0, the request's `unique`) and the reply struct.
  */
 
+import type { UnixTime } from "../fs/timestamps.ts";
+
 /** Size of `struct fuse_in_header`. */
 export const IN_HEADER_SIZE = 40;
 /** Size of `struct fuse_out_header`. */
@@ -196,10 +198,10 @@ export interface FuseAttr {
   nlink: number;
   uid: number;
   gid: number;
-  /** Times as milliseconds since 1970. */
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
+  /** Times as whole seconds and nanoseconds since 1970, sent exactly. */
+  atime: UnixTime;
+  mtime: UnixTime;
+  ctime: UnixTime;
 }
 
 /** A little-endian writer over a reply buffer. */
@@ -236,12 +238,10 @@ export class ReplyWriter {
     return this;
   }
 
-  /** Writes a time in milliseconds as seconds (u64) now and returns the nanoseconds for later. */
-  seconds(ms: number): number {
-    const nanos = Math.round(ms * 1e6);
-    const seconds = Math.floor(nanos / 1e9);
-    this.u64(BigInt(seconds));
-    return nanos - seconds * 1e9;
+  /** Writes the seconds of a time (u64, two's complement before 1970) and returns its nanoseconds. */
+  seconds(time: UnixTime): number {
+    this.u64(time.seconds);
+    return time.nanoseconds;
   }
 
   raw(data: Uint8Array): this {
@@ -260,9 +260,9 @@ export class ReplyWriter {
 /** Writes a `fuse_attr`. */
 export function writeAttr(out: ReplyWriter, attr: FuseAttr): void {
   out.u64(attr.ino).u64(attr.size).u64(Math.ceil(attr.size / 512));
-  const atimeNs = out.seconds(attr.atimeMs);
-  const mtimeNs = out.seconds(attr.mtimeMs);
-  const ctimeNs = out.seconds(attr.ctimeMs);
+  const atimeNs = out.seconds(attr.atime);
+  const mtimeNs = out.seconds(attr.mtime);
+  const ctimeNs = out.seconds(attr.ctime);
   out.u32(atimeNs).u32(mtimeNs).u32(ctimeNs);
   out.u32(attr.mode).u32(attr.nlink).u32(attr.uid).u32(attr.gid);
   out.u32(0); // rdev
@@ -281,8 +281,9 @@ function writeValidity(out: ReplyWriter, seconds: number): void {
  * @example
  * ```ts
  * import { encodeEntryOut, ENTRY_OUT_SIZE } from "./protocol.ts";
+ * const zero = { seconds: 0n, nanoseconds: 0 };
  * const attr = { ino: 5, size: 3, mode: 0o100644, nlink: 1, uid: 0, gid: 0,
- *   atimeMs: 0, mtimeMs: 1500, ctimeMs: 0 };
+ *   atime: zero, mtime: { seconds: 1n, nanoseconds: 500_000_000 }, ctime: zero };
  * const bytes = encodeEntryOut(9n, attr, 1);
  * console.assert(bytes.length === ENTRY_OUT_SIZE);
  * console.assert(new DataView(bytes.buffer).getBigUint64(0, true) === 9n);

@@ -17,6 +17,26 @@ import { WimkitError } from "../errors.ts";
 /** What a path is. */
 export type ViewKind = "file" | "directory" | "symlink";
 
+/**
+ * Exact times as FILETIMEs: 100 ns ticks since 1601-01-01 UTC, as the WIM stores them
+ * (lib/fs/timestamps.ts converts them to Unix seconds and nanoseconds).
+ */
+export interface ViewFiletimes {
+  readonly creation: bigint;
+  readonly lastWrite: bigint;
+  readonly lastAccess: bigint;
+}
+
+/**
+ * New times for {@linkcode ImageView.setTimes}: milliseconds since 1970, or exact FILETIMEs in
+ * `filetimes`, which win over the milliseconds when both are given.
+ */
+export interface ViewTimes {
+  readonly lastWriteTime?: number;
+  readonly lastAccessTime?: number;
+  readonly filetimes?: { readonly lastWrite?: bigint; readonly lastAccess?: bigint };
+}
+
 /** One entry of the view, as stat() sees it. */
 export interface ViewEntry {
   /** Absolute image path ("/" for the root). */
@@ -30,10 +50,18 @@ export interface ViewEntry {
   readonly id: number;
   /** Number of names of this file (hard links); 1 for most entries. */
   readonly links: number;
-  /** Times in milliseconds since 1970 (fractions allowed, 100 ns precision kept). */
+  /**
+   * Times in milliseconds since 1970, with a fraction; a double keeps about 0.25 µs of it at
+   * today's dates, so use {@linkcode ViewEntry.filetimes} where 100 ns matter.
+   */
   readonly creationTime: number;
   readonly lastWriteTime: number;
   readonly lastAccessTime: number;
+  /**
+   * The same times exactly, as stored in the WIM. Views made by openImageView always set it;
+   * when absent, derive the times from the milliseconds.
+   */
+  readonly filetimes?: ViewFiletimes;
   /** POSIX mode bits (permissions and type) from UNIX data, when the image has them. */
   readonly mode?: number;
   /** Target of a symbolic link, as the host should see it. */
@@ -118,8 +146,8 @@ export interface ImageView extends AsyncDisposable {
   move(from: string, to: string, options?: { overwrite?: boolean }): void;
   /** Copies `from` to `to` (directories deeply), sharing unchanged content. */
   copy(from: string, to: string, options?: { overwrite?: boolean; recursive?: boolean }): void;
-  /** Sets times (milliseconds since 1970) of `path`. */
-  setTimes(path: string, times: { lastWriteTime?: number; lastAccessTime?: number }): void;
+  /** Sets times of `path`: milliseconds since 1970, or exact FILETIMEs (see ViewTimes). */
+  setTimes(path: string, times: ViewTimes): void;
 
   /**
    * Writes the changes into the WIM: as an update of the image (default) or as a new appended

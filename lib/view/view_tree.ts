@@ -160,6 +160,11 @@ export class ViewTree {
       creationTime: filetimeToMs(node.creationTime),
       lastWriteTime: filetimeToMs(node.lastWriteTime),
       lastAccessTime: filetimeToMs(node.lastAccessTime),
+      filetimes: {
+        creation: node.creationTime,
+        lastWrite: node.lastWriteTime,
+        lastAccess: node.lastAccessTime,
+      },
       ...(mode === undefined ? {} : { mode }),
       ...(linkTarget === undefined ? {} : { linkTarget }),
       ...(hash === undefined ? {} : { hash }),

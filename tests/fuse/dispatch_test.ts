@@ -7,11 +7,12 @@
 import assert from "node:assert/strict";
 import { FuseDispatcher, MAX_WRITE_BYTES } from "../../lib/fuse/dispatch.ts";
 import { Errno } from "../../lib/fuse/libc.ts";
+import { filetimeToUnix, unixToFiletime } from "../../lib/fs/timestamps.ts";
 import { NodeTable } from "../../lib/fuse/nodes.ts";
-import { IN_HEADER_SIZE, Opcode, OUT_HEADER_SIZE } from "../../lib/fuse/protocol.ts";
+import { IN_HEADER_SIZE, Opcode, OUT_HEADER_SIZE, SetattrValid } from "../../lib/fuse/protocol.ts";
 import { openImageView } from "../../lib/view/image_view.ts";
 import { InlineChunkPool } from "../../lib/codecs/chunk_pool.ts";
-import { hasWimlib, run } from "../support/wimlib.ts";
+import { hasWimlib, run, tempDir } from "../support/wimlib.ts";
 
 const FIXTURE = "tests/fixtures/lzx.wim";
 const encoder = new TextEncoder();
@@ -73,6 +74,7 @@ Deno.test("fuse dispatch: INIT negotiates 7.31 with 1 MiB writes and only flags 
   assert.equal(body.getUint32(8, true), 131072);
   assert.equal(body.getUint32(12, true), 0x1 | 0x400000);
   assert.equal(body.getUint32(20, true), MAX_WRITE_BYTES);
+  assert.equal(body.getUint32(24, true), 100, "time_gran: FILETIMEs keep 100 ns");
   assert.equal(body.getUint16(28, true), MAX_WRITE_BYTES / 4096);
 });
 
@@ -118,6 +120,72 @@ Deno.test({
     }
     assert.deepEqual(all, expected);
   },
+});
+
+/** The times of a `fuse_attr` at `at` in a reply body: seconds and nanoseconds. */
+function attrTimes(body: DataView, at: number) {
+  const time = (index: number) => ({
+    seconds: body.getBigInt64(at + 24 + 8 * index, true),
+    nanoseconds: body.getUint32(at + 48 + 4 * index, true),
+  });
+  return { atime: time(0), mtime: time(1), ctime: time(2) };
+}
+
+Deno.test("fuse dispatch: GETATTR and SETATTR carry times exactly, to the 100 ns", async () => {
+  await using dir = await tempDir();
+  const wimPath = `${dir.path}/t.wim`;
+  await Deno.copyFile(FIXTURE, wimPath);
+  using pool = new InlineChunkPool();
+  await using view = await openImageView(wimPath, 1, {
+    pool,
+    writable: true,
+    stagingDir: dir.path,
+  });
+  const dispatcher = new FuseDispatcher(view);
+  const lookup = reply(
+    await dispatcher.handle(request(Opcode.LOOKUP, 1n, args(["name", "a.txt"]))),
+  );
+  assert.equal(lookup.errno, 0);
+  const node = lookup.body.getBigUint64(0, true);
+  const getattr = async () =>
+    reply(await dispatcher.handle(request(Opcode.GETATTR, node, args(["u32", 0], ["u32", 0]))));
+  const before = view.stat("/a.txt")!.filetimes!;
+  assert.deepEqual(attrTimes((await getattr()).body, 16), {
+    atime: filetimeToUnix(before.lastAccess),
+    mtime: filetimeToUnix(before.lastWrite),
+    ctime: filetimeToUnix(before.lastWrite),
+  });
+  // utimensat(2) with nanoseconds the WIM cannot keep: they are cut to 100 ns, not rounded.
+  const mtime = { seconds: 1_700_000_000n, nanoseconds: 987_654_399 };
+  const atime = { seconds: -86_400n, nanoseconds: 100 };
+  const setattr = args(
+    ["u32", SetattrValid.MTIME | SetattrValid.ATIME],
+    ["u32", 0],
+    ["u64", 0n], // fh
+    ["u64", 0n], // size
+    ["u64", 0n], // lock_owner
+    ["u64", BigInt.asUintN(64, atime.seconds)],
+    ["u64", mtime.seconds],
+    ["u64", 0n], // ctime
+    ["u32", atime.nanoseconds],
+    ["u32", mtime.nanoseconds],
+    ["u32", 0], // ctimensec
+    ["u32", 0], // mode
+    ["u32", 0],
+    ["u32", 0], // uid
+    ["u32", 0], // gid
+    ["u32", 0],
+  );
+  const set = reply(await dispatcher.handle(request(Opcode.SETATTR, node, setattr)));
+  assert.equal(set.errno, 0);
+  const exact = { seconds: mtime.seconds, nanoseconds: 987_654_300 };
+  assert.deepEqual(attrTimes(set.body, 16), { atime, mtime: exact, ctime: exact });
+  assert.deepEqual(attrTimes((await getattr()).body, 16), { atime, mtime: exact, ctime: exact });
+  const after = view.stat("/a.txt")!;
+  assert.equal(after.filetimes?.lastWrite, unixToFiletime(exact));
+  assert.equal(after.filetimes?.lastAccess, unixToFiletime(atime));
+  assert.equal(after.filetimes?.creation, before.creation);
+  assert.equal(after.lastWriteTime, 1_700_000_000_987.6543);
 });
 
 Deno.test("fuse dispatch: READDIR pages through '.', '..' and every name of the view", async () => {
