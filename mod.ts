@@ -76,6 +76,8 @@ export type { VerifyReport } from "./lib/wim/verify.ts";
 export { applyImage } from "./lib/fs/apply.ts";
 export { applyPipableStream } from "./lib/fs/pipable_apply.ts";
 export type { PipableApplyOptions } from "./lib/fs/pipable_apply.ts";
+export { readPipableInfo } from "./lib/wim/pipable_info.ts";
+export type { PipableWimInfo } from "./lib/wim/pipable_info.ts";
 export { exportImagesToPipe, writePipableWim } from "./lib/wim/pipable_writer.ts";
 export type { PipeWriteOptions } from "./lib/wim/pipable_writer.ts";
 export { scanTree } from "./lib/fs/scan.ts";
@@ -98,8 +100,9 @@ export type { Hive, HiveKey } from "./lib/registry/hive.ts";
 export type { HiveValue } from "./lib/registry/hive_value.ts";
 export type { ApplyOptions, ApplyReport } from "./lib/fs/apply.ts";
 export { filetimeToUnix, getFileTimes, preciseTimes } from "./lib/fs/timestamps.ts";
-export { exportImageToZip, scanZip } from "./lib/fs/zip_bridge.ts";
-export type { ExportZipOptions, ExportZipReport } from "./lib/fs/zip_bridge.ts";
+export { exportImageToZip } from "./lib/fs/zip_export.ts";
+export { scanZip } from "./lib/fs/zip_scan.ts";
+export type { ExportZipOptions, ExportZipReport } from "./lib/fs/zip_export.ts";
 export { applyToVolume } from "./recipes/apply_to_volume.ts";
 export type {
   ApplyToVolumeOptions,
@@ -134,6 +137,12 @@ export { DavService } from "./lib/dav/dav_handler.ts";
 export type { DavCommitReport, DavServiceOptions } from "./lib/dav/dav_handler.ts";
 export { combineImageViews, imageFolderNames } from "./lib/dav/multi_image_view.ts";
 export type { NamedImageView } from "./lib/dav/multi_image_view.ts";
-export type { CommitResult, ImageView, ViewEntry } from "./lib/view/types.ts";
+export type {
+  CommitResult,
+  ImageView,
+  ViewEntry,
+  ViewFiletimes,
+  ViewTimes,
+} from "./lib/view/types.ts";
 export { ViewError } from "./lib/view/types.ts";
 export type { ViewErrorReason, ViewKind } from "./lib/view/types.ts";

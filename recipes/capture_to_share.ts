@@ -37,9 +37,8 @@ import {
   redactUrl,
   remove,
   type TransferProgress,
-  WebDavError,
-  type WebDavOptions,
 } from "../lib/io/webdav.ts";
+import { WebDavError, type WebDavOptions } from "../lib/io/webdav_request.ts";
 
 /** A progress event of {@linkcode captureToShare}: capture events, then transfers. */
 export type CaptureToShareEvent = ProgressEvent | TransferProgress;

@@ -37,6 +37,7 @@ const EXPECTED = [
   "appendWithCompressionCheck",
   "applyImage",
   "applyPipableStream",
+  "readPipableInfo",
   "exportImagesToPipe",
   "writePipableWim",
   "applyToVolume",

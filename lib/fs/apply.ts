@@ -9,7 +9,7 @@
  * redirect a write; anything else in the target is left alone.
  */
 
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { UnsafePathError, WimIntegrityError, WimkitError } from "../errors.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import { toHex } from "../format/bytes.ts";
@@ -18,27 +18,19 @@ import type { OperationOptions, Warning, WarningCode } from "../progress.ts";
 import { WarningTally } from "../progress.ts";
 import type { Wim } from "../wim/wim.ts";
 import type { ImageMetadata } from "../format/metadata.ts";
-import {
-  type ApplyBlob,
-  type ApplyDataSource,
-  type ApplyPiece,
-  wimDataSource,
-} from "./apply_source.ts";
+import { type ApplyDataSource, wimDataSource } from "./apply_source.ts";
+import { applyFileData } from "./apply_data.ts";
+import { selectPaths } from "./extract_paths.ts";
 import { flattenImage, type ImageEntry } from "./image_tree.ts";
-import { type DentryNode, findDentry } from "../format/metadata.ts";
 import { linkTargetForHost } from "./safe_path.ts";
 import { preciseTimes, setFileTimes } from "./timestamps.ts";
 import { osError } from "../io/file_source.ts";
 import {
   applyUnixData,
-  closeFile,
-  copyFile,
-  createFile,
   createHardLink,
   createSymlink,
   ensureDirectory,
   prepareTarget,
-  writeAll,
 } from "./posix_target.ts";
 
 /** Options for {@linkcode applyImage}. */
@@ -71,13 +63,6 @@ export interface ApplyReport {
   /** One warning per kind of thing that could not be applied. */
   readonly warnings: Warning[];
 }
-
-/** Bytes between progress events. */
-const PROGRESS_STEP_BYTES = 4 << 20;
-/** Largest reparse data kept for a link (the NTFS limit is 16 KiB). */
-const MAX_LINK_DATA_BYTES = 64 << 10;
-/** Files one blob is written to at once; the rest are copied from the first. */
-const MAX_OPEN_PER_BLOB = 64;
 
 const WARNING_TEXT: Record<WarningCode, string> = {
   "unsafe-name": "Skipped {n} entries whose names are unsafe on this system (first: {e})",
@@ -199,141 +184,12 @@ export async function applyImageData(
     }
   }
 
-  // Files: the first name of each inode gets the data; other names become hard links to it.
-  const primaries = new Map<string, ImageEntry>();
-  const hardLinks: { entry: ImageEntry; primary: ImageEntry }[] = [];
-  const byBlob = new Map<string, ImageEntry[]>();
-  let totalBytes = 0;
-  for (const entry of files) {
-    if (entry.inodeKey !== null) {
-      const primary = primaries.get(entry.inodeKey);
-      if (primary) {
-        hardLinks.push({ entry, primary });
-        continue;
-      }
-      primaries.set(entry.inodeKey, entry);
-    }
-    const hash = entry.streams.data;
-    if (!hash) {
-      try {
-        closeFile(createFile(hostPath(entry)));
-      } catch (error) {
-        fail(entry, "create file", error);
-      }
-      continue;
-    }
-    const key = toHex(hash);
-    const list = byBlob.get(key);
-    if (list) list.push(entry);
-    else byBlob.set(key, [entry]);
-  }
-  const blobs: ApplyBlob[] = [];
-  for (const [key, users] of byBlob) {
-    const blob = source.blob(key);
-    if (!blob) {
-      throw new WimkitError(
-        `Cannot apply image ${index} of "${source.name}": the data of "/${
-          users[0]!.path
-        }" (blob ${key}) is missing from the WIM${source.missingHint}`,
-        "format",
-        { ...context, path: `/${users[0]!.path}` },
-      );
-    }
-    blobs.push(blob);
-    totalBytes += blob.size * users.length;
-  }
-  // Links' reparse data is read in the same pass (a pipe passes only once) and kept in memory.
-  const linkData = new Map<string, Uint8Array | null>();
-  for (const entry of links) {
-    const hash = entry.streams.reparse;
-    const key = hash ? toHex(hash) : "";
-    const blob = hash && !linkData.has(key) ? source.blob(key) : undefined;
-    if (!blob) continue;
-    linkData.set(key, null);
-    if (!byBlob.has(key)) blobs.push(blob);
-  }
-
-  let doneBytes = 0;
-  let doneFiles = 0;
-  let nextProgress = 0;
-  const report = () => {
-    options.onProgress?.({
-      type: "apply-blobs",
-      doneBytes,
-      totalBytes,
-      doneFiles,
-      totalFiles: files.length,
-    });
-  };
-  report();
-  let current: { blob: ApplyBlob; fds: number[]; users: ImageEntry[]; hash: Hash } | null = null;
-  const readOptions = {
-    ...(options.pool ? { pool: options.pool } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  let writtenFiles = 0;
-  try {
-    for await (const piece of source.readBlobs(blobs, readOptions)) {
-      if (linkData.has(piece.blob.hashHex)) keepLinkData(linkData, piece);
-      if (!byBlob.has(piece.blob.hashHex)) continue;
-      if (!current || current.blob !== piece.blob) {
-        const users = byBlob.get(piece.blob.hashHex)!;
-        const fds = users.slice(0, MAX_OPEN_PER_BLOB).map((entry) => {
-          try {
-            return createFile(hostPath(entry));
-          } catch (error) {
-            return fail(entry, "create file", error);
-          }
-        });
-        current = { blob: piece.blob, fds, users, hash: createHash("sha1") };
-      }
-      current.hash.update(piece.data);
-      for (let i = 0; i < current.fds.length; i++) {
-        try {
-          writeAll(current.fds[i]!, piece.data);
-        } catch (error) {
-          fail(current.users[i]!, "write", error);
-        }
-      }
-      doneBytes += piece.data.length * current.fds.length;
-      if (piece.offset + piece.data.length === piece.blob.size) {
-        for (const fd of current.fds.splice(0)) closeFile(fd);
-        const digest = current.hash.digest("hex");
-        if (digest !== piece.blob.hashHex) {
-          throw new WimIntegrityError(
-            `Cannot apply image ${index} of "${source.name}": data of "/${
-              current.users[0]!.path
-            }" has SHA-1 ${digest}, expected ${piece.blob.hashHex}`,
-            { ...context, path: `/${current.users[0]!.path}` },
-          );
-        }
-        for (const entry of current.users.slice(MAX_OPEN_PER_BLOB)) {
-          try {
-            copyFile(hostPath(current.users[0]!), hostPath(entry));
-          } catch (error) {
-            fail(entry, "create file", error);
-          }
-          doneBytes += piece.blob.size;
-        }
-        doneFiles += current.users.length;
-        writtenFiles += current.users.length;
-        current = null;
-        if (doneBytes >= nextProgress) {
-          report();
-          nextProgress = doneBytes + PROGRESS_STEP_BYTES;
-        }
-      }
-    }
-  } catch (error) {
-    // Never leave a half-written file unreported: remove them and say what is missing.
-    const partial = current ? current.users.slice(0, MAX_OPEN_PER_BLOB) : [];
-    for (const fd of current?.fds ?? []) closeFile(fd);
-    for (const entry of partial) await Deno.remove(hostPath(entry)).catch(() => {});
-    let withData = 0;
-    for (const users of byBlob.values()) withData += users.length;
-    throw stoppedApply(error, partial.map((e) => `/${e.path}`), withData - writtenFiles, context);
-  }
-  doneFiles = files.length - hardLinks.length;
+  const { hardLinks, linkData, bytes, reportDone } = await applyFileData(source, files, links, {
+    index,
+    context,
+    hostPath,
+    fail,
+  }, options);
 
   for (const { entry, primary } of hardLinks) {
     try {
@@ -415,7 +271,7 @@ export async function applyImageData(
       tally.add("low-precision-times", "");
     }
   }
-  report();
+  reportDone();
   const warnings = tally.warnings((n, code, example) =>
     WARNING_TEXT[code].replace("{n}", String(n)).replace("{e}", example)
   );
@@ -426,78 +282,7 @@ export async function applyImageData(
     directories: directories.length,
     files: files.length,
     symlinks,
-    bytes: doneBytes,
+    bytes,
     warnings,
   };
-}
-
-/** Collects a piece of a link's reparse data (data over the size limit is not kept). */
-function keepLinkData(linkData: Map<string, Uint8Array | null>, piece: ApplyPiece): void {
-  if (piece.blob.size > MAX_LINK_DATA_BYTES) return;
-  let buffer = linkData.get(piece.blob.hashHex);
-  if (!buffer) {
-    buffer = new Uint8Array(piece.blob.size);
-    linkData.set(piece.blob.hashHex, buffer);
-  }
-  buffer.set(piece.data, piece.offset);
-}
-
-/** A stand-in root whose children are the dentries at `paths`. */
-function selectPaths(
-  root: DentryNode,
-  paths: readonly string[],
-  file: string,
-  image: number,
-): DentryNode {
-  const children: DentryNode[] = [];
-  for (const path of paths) {
-    const node = findDentry(root, path);
-    if (!node) {
-      throw new WimkitError(
-        `Cannot extract from image ${image} of "${file}": no "${path}" in the image`,
-        "not-found",
-        {
-          file,
-          image,
-          path,
-        },
-      );
-    }
-    if (node === root) return root;
-    if (children.some((c) => c.name === node.name)) {
-      throw new WimkitError(
-        `Cannot extract "${path}": another extracted path is also named "${node.name}"`,
-        "usage",
-        {
-          file,
-          image,
-          path,
-        },
-      );
-    }
-    children.push(node);
-  }
-  return { ...root, children };
-}
-
-/** An error that stopped the writing of file data, with what the target is left without. */
-function stoppedApply(
-  error: unknown,
-  removed: string[],
-  notWritten: number,
-  context: { file: string; image: number },
-): unknown {
-  if (notWritten === 0 && removed.length === 0) return error;
-  const what = removed.length > 0
-    ? `removed ${removed.length} partly written file${removed.length === 1 ? "" : "s"} (first: "${
-      removed[0]
-    }"); `
-    : "";
-  const reason = error instanceof Error ? error.message : String(error);
-  const message = `${reason}; the apply stopped: ${what}${notWritten} file${
-    notWritten === 1 ? "" : "s"
-  } of the image were not written`;
-  return error instanceof WimkitError
-    ? error.rephrase(message, context)
-    : new WimkitError(message, "io", { ...context, cause: error });
 }

@@ -3,20 +3,15 @@
  * blobs (many small files still make ~1 MiB jobs), and writing results in submission order, so
  * the file is identical whatever the worker count. Non-solid: one resource per blob, chunk table
  * first (reserved, filled in when the chunks are known), raw when compression does not pay
- * (wim-format.md §4.2). Solid: every blob in one resource (§5).
+ * (wim-format.md §4.2). Batching is lib/wim/chunk_batcher.ts; the solid layout, every blob in one
+ * resource (§5), is lib/wim/solid_writer.ts.
  */
 
 import { createHash, type Hash } from "node:crypto";
 import { WimkitError } from "../errors.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
-import type { EncodedChunks } from "../codecs/chunk_job.ts";
 import type { ChunkCodec } from "../codecs/registry.ts";
-import {
-  ResourceFlag,
-  SOLID_FORMATS,
-  SOLID_HEADER_SIZE,
-  SOLID_RESOURCE_MAGIC_SIZE,
-} from "../format/constants.ts";
+import { ResourceFlag } from "../format/constants.ts";
 import { viewOf, writeU64 } from "../format/bytes.ts";
 import type { ResourceHeader } from "../format/resource_header.ts";
 import type { ByteSink } from "../io/byte_sink.ts";
@@ -25,12 +20,8 @@ import {
   PIPABLE_CHUNK_PREFIX_SIZE,
   serializePipableBlobHeader,
 } from "../format/pipable_blob_header.ts";
+import { ChunkBatcher, type PendingJob } from "./chunk_batcher.ts";
 import type { ContentSource } from "./new_image.ts";
-
-/** Output bytes one compression job aims for. */
-const JOB_TARGET_BYTES = 1 << 20;
-/** Jobs in flight per worker. */
-const JOBS_PER_WORKER = 3;
 
 /** A blob to write. */
 export interface BlobToWrite {
@@ -82,16 +73,6 @@ export interface BlobWriterOptions {
   readonly pipable?: boolean;
 }
 
-interface ChunkRef {
-  blob: number;
-  size: number;
-}
-
-interface PendingJob {
-  chunks: ChunkRef[];
-  result: Promise<EncodedChunks>;
-}
-
 /** Hashes a source completely (for single instancing before writing). */
 export async function hashSource(source: ContentSource): Promise<string> {
   const hash = createHash("sha1");
@@ -104,7 +85,15 @@ export async function hashSource(source: ContentSource): Promise<string> {
   return hash.digest("hex");
 }
 
-function checkSize(source: ContentSource, size: number): void {
+/**
+ * Throws unless `size`, the bytes read from `source`, is the size it announced.
+ *
+ * @example
+ * ```ts ignore
+ * checkSize(source, bytesRead);
+ * ```
+ */
+export function checkSize(source: ContentSource, size: number): void {
   if (size !== source.size) {
     throw new WimkitError(
       `Cannot capture "${source.label}": it changed size while being read (${source.size} → ${size})`,
@@ -113,90 +102,6 @@ function checkSize(source: ContentSource, size: number): void {
         file: source.label,
       },
     );
-  }
-}
-
-/** Collects chunks into jobs and keeps a bounded number in flight, oldest first. */
-class ChunkBatcher {
-  readonly #options: BlobWriterOptions;
-  readonly #consume: (job: PendingJob) => Promise<void>;
-  readonly #queue: PendingJob[] = [];
-  #input: Uint8Array;
-  #used = 0;
-  #chunks: ChunkRef[] = [];
-  #chunkStart = 0;
-  #raw = false;
-
-  constructor(options: BlobWriterOptions, consume: (job: PendingJob) => Promise<void>) {
-    if (!(options.chunkSize > 0)) throw new RangeError(`invalid chunk size ${options.chunkSize}`);
-    this.#options = options;
-    this.#consume = consume;
-    this.#input = options.pool.buffer(this.#capacity());
-  }
-
-  /** Bytes one job's input buffer holds: the job target, or one chunk when chunks are larger. */
-  #capacity(): number {
-    return Math.max(JOB_TARGET_BYTES, this.#options.chunkSize);
-  }
-
-  /**
-   * Appends bytes of blob `blob`; a chunk closes when it reaches the chunk size. Raw bytes (stored
-   * uncompressed) never share a job with bytes to compress.
-   */
-  async add(blob: number, bytes: Uint8Array, raw = false): Promise<void> {
-    if (raw !== this.#raw) {
-      await this.submit();
-      this.#raw = raw;
-    }
-    let pos = 0;
-    while (pos < bytes.length) {
-      const room = this.#options.chunkSize - (this.#used - this.#chunkStart);
-      const take = Math.min(room, bytes.length - pos);
-      this.#input.set(bytes.subarray(pos, pos + take), this.#used);
-      this.#used += take;
-      pos += take;
-      if (this.#used - this.#chunkStart === this.#options.chunkSize) await this.endChunk(blob);
-    }
-  }
-
-  /** Closes the current chunk (if it holds anything) as part of `blob`. */
-  async endChunk(blob: number): Promise<void> {
-    const size = this.#used - this.#chunkStart;
-    if (size === 0) return;
-    this.#chunks.push({ blob, size });
-    this.#chunkStart = this.#used;
-    if (this.#input.length - this.#used < this.#options.chunkSize) await this.submit();
-  }
-
-  /** Sends the collected chunks as one job. */
-  async submit(): Promise<void> {
-    if (this.#chunks.length === 0) return;
-    const sizes = Uint32Array.from(this.#chunks, (c) => c.size);
-    // The collecting buffer itself becomes the job's input (moved to a worker, recycled after).
-    const input = this.#input.subarray(0, this.#used);
-    this.#input = this.#options.pool.buffer(this.#capacity());
-    const { codec, chunkSize, level, pool } = this.#options;
-    const result = codec === "none" || this.#raw
-      ? Promise.resolve({ output: input, storedSizes: sizes })
-      : pool.encode({ codec, chunkSize, level, input, sizes });
-    this.#queue.push({ chunks: this.#chunks, result });
-    this.#chunks = [];
-    this.#used = 0;
-    this.#chunkStart = 0;
-    while (this.#queue.length >= this.#options.pool.concurrency * JOBS_PER_WORKER) {
-      await this.#consume(this.#queue.shift()!);
-    }
-  }
-
-  /** Submits what is left and consumes every job. */
-  async finish(): Promise<void> {
-    await this.submit();
-    while (this.#queue.length > 0) await this.#consume(this.#queue.shift()!);
-  }
-
-  /** Lets pending jobs settle quietly after a failure. */
-  abandon(): void {
-    for (const job of this.#queue) job.result.catch(() => {});
   }
 }
 
@@ -333,7 +238,15 @@ export async function writeBlobs(
   return { written, end: pos };
 }
 
-function checkKnownHash(
+/**
+ * The hex digest of `hash`; throws if it differs from the hash the source was known by.
+ *
+ * @example
+ * ```ts ignore
+ * const hashHex = checkKnownHash(source, hash);
+ * ```
+ */
+export function checkKnownHash(
   source: ContentSource,
   hash: Hash,
   expected: string | undefined = source.knownHash,
@@ -404,84 +317,4 @@ async function rewriteRaw(state: BlobState, sink: ByteSink): Promise<void> {
       },
     );
   }
-}
-
-/**
- * Writes every blob into one solid resource at `options.offset` (wim-format.md §5).
- *
- * @returns the resource's blob-table entry header, the blobs (with logical offsets) and the end.
- */
-export async function writeSolidResource(
-  blobs: readonly BlobToWrite[],
-  options: BlobWriterOptions,
-): Promise<{ resource: ResourceHeader; written: WrittenBlob[]; end: number }> {
-  const { sink, chunkSize } = options;
-  let total = 0;
-  for (const blob of blobs) total += blob.source.size;
-  const chunkCount = Math.ceil(total / chunkSize);
-  const headerBytes = SOLID_HEADER_SIZE + 4 * chunkCount;
-  const start = options.offset;
-  let pos = start + headerBytes;
-  const storedSizes: number[] = [];
-  const consume = async (job: PendingJob) => {
-    const result = await job.result;
-    let outPos = 0;
-    let consumed = 0;
-    for (let i = 0; i < job.chunks.length; i++) {
-      const stored = result.storedSizes[i]!;
-      sink.write(pos, result.output.subarray(outPos, outPos + stored));
-      storedSizes.push(stored);
-      pos += stored;
-      outPos += stored;
-      consumed += job.chunks[i]!.size;
-    }
-    options.pool.release(result.output);
-    options.onBytes?.(consumed);
-  };
-  const batcher = new ChunkBatcher(options, consume);
-  const written: WrittenBlob[] = [];
-  let logical = 0;
-  try {
-    for (const blob of blobs) {
-      options.signal?.throwIfAborted();
-      const hash = createHash("sha1");
-      let size = 0;
-      for await (const piece of blob.source.read()) {
-        hash.update(piece);
-        size += piece.length;
-        await batcher.add(0, piece);
-      }
-      checkSize(blob.source, size);
-      const hashHex = checkKnownHash(blob.source, hash);
-      written.push({
-        hash: Uint8Array.fromHex(hashHex),
-        hashHex,
-        size,
-        resource: { sizeInWim: size, flags: ResourceFlag.SOLID, offset: logical, originalSize: 0 },
-      });
-      logical += size;
-    }
-    await batcher.endChunk(0);
-    await batcher.finish();
-  } catch (error) {
-    batcher.abandon();
-    throw error;
-  }
-  const header = new Uint8Array(headerBytes);
-  const view = viewOf(header);
-  writeU64(view, 0, total);
-  view.setUint32(8, chunkSize, true);
-  view.setUint32(12, SOLID_FORMATS.indexOf(options.codec), true);
-  storedSizes.forEach((size, i) => view.setUint32(SOLID_HEADER_SIZE + i * 4, size, true));
-  sink.write(start, header);
-  return {
-    resource: {
-      sizeInWim: pos - start,
-      flags: ResourceFlag.SOLID,
-      offset: start,
-      originalSize: SOLID_RESOURCE_MAGIC_SIZE,
-    },
-    written,
-    end: pos,
-  };
 }

@@ -21,14 +21,41 @@ import type { BlobInfo } from "./blob_location.ts";
  * ```
  */
 export function announceReads(blobs: readonly BlobInfo[]): void {
-  const bySource = new Map<ByteSource, ByteRange[]>();
+  const reads: SourceRange[] = [];
   for (const blob of blobs) {
     const location = blob.location;
     if (location.kind !== "resource" || blob.size === 0) continue;
-    if (location.source.willRead === undefined) continue;
-    let ranges = bySource.get(location.source);
-    if (!ranges) bySource.set(location.source, ranges = []);
-    ranges.push({ offset: location.resource.offset, length: location.resource.sizeInWim });
+    const { offset, sizeInWim: length } = location.resource;
+    reads.push({ source: location.source, offset, length });
+  }
+  announceRanges(reads);
+}
+
+/** A range of bytes of one source. */
+export interface SourceRange extends ByteRange {
+  readonly source: ByteSource;
+}
+
+/**
+ * Announces `reads` to their sources, one call per source (`ByteSource.willRead`); sources
+ * without that method are skipped.
+ *
+ * @example
+ * ```ts
+ * import { announceRanges } from "./read_hints.ts";
+ * import { openFileSource } from "../io/file_source.ts";
+ * const source = openFileSource("tests/fixtures/xpress.wim");
+ * announceRanges([{ source, offset: 0, length: 208 }]); // a local file ignores the advice
+ * source.close();
+ * ```
+ */
+export function announceRanges(reads: readonly SourceRange[]): void {
+  const bySource = new Map<ByteSource, ByteRange[]>();
+  for (const { source, offset, length } of reads) {
+    if (source.willRead === undefined) continue;
+    let ranges = bySource.get(source);
+    if (!ranges) bySource.set(source, ranges = []);
+    ranges.push({ offset, length });
   }
   for (const [source, ranges] of bySource) source.willRead!(ranges);
 }

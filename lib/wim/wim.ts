@@ -1,5 +1,6 @@
 /**
- * A WIM file (or split set) opened for reading: header, blob table, XML, images, blobs.
+ * A WIM file (or split set) opened for reading: header, blob table, XML, images, blobs. Its parts
+ * are read by lib/wim/wim_parts.ts and its blobs indexed by lib/wim/blob_index.ts.
  */
 
 import { createHash } from "node:crypto";
@@ -9,19 +10,19 @@ import { openSource, type OpenSourceOptions } from "../io/open_source.ts";
 import type { ChunkPool } from "../codecs/chunk_pool.ts";
 import { InlineChunkPool } from "../codecs/chunk_pool.ts";
 import type { CompressionType } from "../codecs/codec.ts";
-import { HeaderFlag, Limits, WIM_HEADER_SIZE, WIM_VERSION_SOLID } from "../format/constants.ts";
+import { HeaderFlag, Limits, WIM_HEADER_SIZE } from "../format/constants.ts";
 import { toHex } from "../format/bytes.ts";
-import { headerCompression, parseHeader, type WimHeader } from "../format/header.ts";
-import { isEmptyResource, type ResourceHeader } from "../format/resource_header.ts";
-import { type BlobTableEntry, groupBlobTable, parseBlobTable } from "../format/blob_table.ts";
+import { headerCompression, type WimHeader } from "../format/header.ts";
+import { isEmptyResource } from "../format/resource_header.ts";
 import { type ImageXmlInfo, WimXml } from "../format/xml_info.ts";
 import { type ImageMetadata, parseMetadata } from "../format/metadata.ts";
 import { parseIntegrityTable } from "../format/integrity.ts";
-import { type BlobInfo, SolidResource } from "./blob_location.ts";
+import type { BlobInfo } from "./blob_location.ts";
 import { readBlobBytes, readBlobs } from "./blob_reader.ts";
-import { pipableLocation, readPipableTrailer } from "./pipable_resource.ts";
 import type { BlobCache } from "./blob_cache.ts";
 import { readBlobBytesCached, readBlobsCached } from "./cached_blob_reader.ts";
+import { indexBlobs } from "./blob_index.ts";
+import { orderParts, readHeader, readUncompressed, type WimPart } from "./wim_parts.ts";
 
 /** Options for {@linkcode Wim.open}. */
 export interface WimOpenOptions {
@@ -33,12 +34,6 @@ export interface WimOpenOptions {
   source?: OpenSourceOptions;
   /** Blob cache: blobs and metadata it holds are not read from the WIM; those read are stored. */
   cache?: BlobCache;
-}
-
-/** One part of a (possibly split) WIM. */
-interface WimPart {
-  readonly source: ByteSource;
-  readonly header: WimHeader;
 }
 
 /** An image's metadata, parsed. */
@@ -362,167 +357,6 @@ export function checkHash(bytes: Uint8Array, blob: BlobInfo, what: string): void
   const digest = createHash("sha1").update(bytes).digest("hex");
   if (digest !== blob.hashHex) {
     throw new WimIntegrityError(`${what} has SHA-1 ${digest}, expected ${blob.hashHex}`);
-  }
-}
-
-async function readHeader(source: ByteSource): Promise<WimHeader> {
-  if (source.size < WIM_HEADER_SIZE) {
-    throw new WimFormatError(`not a WIM file: ${source.size} bytes is shorter than the header`);
-  }
-  let header = parseHeader(await source.read(0, WIM_HEADER_SIZE));
-  // A pipable WIM (wimlib's streaming variant) has its complete header at the end.
-  if (header.pipable) header = await readPipableTrailer(source, header);
-  if (isEmptyResource(header.blobTable) && isEmptyResource(header.xml)) {
-    throw new WimFormatError(
-      "incomplete WIM: the writer did not finish (no blob table or XML data)",
-    );
-  }
-  for (
-    const [name, reshdr] of [["blob table", header.blobTable], ["XML data", header.xml]] as const
-  ) {
-    if (reshdr.offset + reshdr.sizeInWim > source.size) {
-      throw new WimFormatError(`the ${name} runs past the end of the file (truncated WIM?)`);
-    }
-  }
-  return header;
-}
-
-function orderParts(parts: WimPart[], path: string): WimPart[] {
-  const total = parts[0]!.header.totalParts;
-  const guid = toHex(parts[0]!.header.guid);
-  const byNumber = new Map<number, WimPart>();
-  for (const part of parts) {
-    if (toHex(part.header.guid) !== guid || part.header.totalParts !== total) {
-      throw new WimkitError(
-        `"${part.source.name}" is not part of the same split WIM as "${path}"`,
-        "usage",
-        {
-          file: part.source.name,
-        },
-      );
-    }
-    byNumber.set(part.header.partNumber, part);
-  }
-  const ordered: WimPart[] = [];
-  for (let n = 1; n <= total; n++) {
-    const part = byNumber.get(n);
-    if (!part) {
-      throw new WimkitError(
-        `split WIM "${path}" is missing part ${n} of ${total}; name the parts with --ref`,
-        "usage",
-        { file: path },
-      );
-    }
-    ordered.push(part);
-  }
-  return ordered;
-}
-
-async function readUncompressed(
-  part: WimPart,
-  reshdr: ResourceHeader,
-  name: string,
-  limit: number,
-): Promise<Uint8Array> {
-  if (reshdr.sizeInWim > limit) {
-    throw new WimFormatError(`${name} is ${reshdr.sizeInWim} bytes, over ${limit}`);
-  }
-  if (reshdr.offset + reshdr.sizeInWim > part.source.size) {
-    throw new WimFormatError(`${name} runs past the end of "${part.source.name}"`);
-  }
-  return await part.source.read(reshdr.offset, reshdr.sizeInWim);
-}
-
-async function indexBlobs(
-  parts: WimPart[],
-): Promise<{ metadata: BlobInfo[]; blobs: Map<string, BlobInfo> }> {
-  const metadata: BlobInfo[] = [];
-  const blobs = new Map<string, BlobInfo>();
-  for (const part of parts) {
-    const header = part.header;
-    if (isEmptyResource(header.blobTable)) continue;
-    const table = await readUncompressed(
-      part,
-      header.blobTable,
-      "blob table",
-      Limits.MAX_BLOB_TABLE_BYTES,
-    );
-    const groups = groupBlobTable(parseBlobTable(table), header.version === WIM_VERSION_SOLID);
-    const codec = headerCompression(header);
-    const own = (entry: BlobTableEntry) => entry.partNumber === header.partNumber;
-    const add = (info: BlobInfo) => {
-      if (!blobs.has(info.hashHex)) blobs.set(info.hashHex, info);
-    };
-    const resourceBlob = (entry: BlobTableEntry): BlobInfo => {
-      checkInFile(entry.resource, part.source);
-      return {
-        hash: entry.hash,
-        hashHex: toHex(entry.hash),
-        size: entry.resource.originalSize,
-        refCount: entry.refCount,
-        partNumber: header.partNumber,
-        location: header.pipable
-          ? pipableLocation(part.source, entry.resource, codec, header.chunkSize)
-          : {
-            kind: "resource",
-            source: part.source,
-            resource: entry.resource,
-            codec,
-            chunkSize: header.chunkSize,
-          },
-      };
-    };
-    if (header.partNumber === 1) {
-      for (const entry of groups.metadata.filter(own)) metadata.push(resourceBlob(entry));
-    }
-    for (const entry of groups.plain) if (own(entry)) add(resourceBlob(entry));
-    for (const run of groups.solidRuns) {
-      const resources: SolidResource[] = [];
-      let runOffset = 0;
-      for (const entry of run.resources) {
-        if (!own(entry)) continue;
-        checkInFile(entry.resource, part.source);
-        const solid = new SolidResource(
-          part.source,
-          entry.resource.offset,
-          entry.resource.sizeInWim,
-        );
-        await solid.readHeader();
-        solid.runOffset = runOffset;
-        runOffset += solid.uncompressedSize;
-        resources.push(solid);
-      }
-      for (const entry of run.blobs) {
-        if (!own(entry)) continue;
-        const offset = entry.resource.offset;
-        const size = entry.resource.sizeInWim;
-        const solid = resources.find((r) =>
-          offset >= r.runOffset && offset + size <= r.runOffset + r.uncompressedSize
-        );
-        if (!solid) {
-          throw new WimFormatError(
-            `blob ${toHex(entry.hash)} lies outside every solid resource of its run`,
-          );
-        }
-        add({
-          hash: entry.hash,
-          hashHex: toHex(entry.hash),
-          size,
-          refCount: entry.refCount,
-          partNumber: header.partNumber,
-          location: { kind: "solid", solid, offset: offset - solid.runOffset },
-        });
-      }
-    }
-  }
-  return { metadata, blobs };
-}
-
-function checkInFile(resource: ResourceHeader, source: ByteSource): void {
-  if (resource.offset + resource.sizeInWim > source.size) {
-    throw new WimFormatError(
-      `a resource at offset ${resource.offset} (${resource.sizeInWim} bytes) runs past the end of "${source.name}"`,
-    );
   }
 }
 

@@ -74,8 +74,15 @@ Deno.test({
       assert.equal(remote.stdout.replaceAll(url, local), here.stdout, args.join(" "));
     }
 
+    await server.clearAccessLog();
     const exported = await wimkitCli(["export", url, "3", `${tmp.path}/exported.wim`]);
     assert.equal(exported.code, 0, exported.stderr);
+    // The raw resource copies announce their reads: few requests, no byte fetched twice.
+    const exportLog = await server.accessLog();
+    const exportSent = sumBytesSent(exportLog);
+    const wimBytes = (await Deno.stat(local)).size;
+    assert.ok(exportLog.length < 20, `export: ${exportLog.length} requests, ${exportSent} bytes`);
+    assert.ok(exportSent <= wimBytes * 1.05, `export: sent ${exportSent} of ${wimBytes} bytes`);
     await wimlib("verify", `${tmp.path}/exported.wim`);
     await wimlib("apply", `${tmp.path}/exported.wim`, "1", `${tmp.path}/from-export`);
     await localApply(local, 3, `${tmp.path}/local3`);

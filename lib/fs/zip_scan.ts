@@ -1,18 +1,11 @@
 /**
- * The zip bridge: an image exported to a .zip, and a .zip read as a capture source, both streamed
- * through zip.js (npm:@zip.js/zip.js) with nothing extracted to disk and memory bounded by
- * zip.js's chunk size, not by entry sizes.
+ * A .zip read as a capture source: the central directory becomes the image tree, and each file's
+ * content streams from the zip on every read, with nothing extracted to disk and memory bounded
+ * by the inflater's pieces, not by entry sizes (the other half of the zip bridge is
+ * lib/fs/zip_export.ts).
  *
- * Settings that matter (stack.md §9): the zip is read through {@linkcode ZipFileReader}, which
- * reads a `Deno.FsFile` by offset (never `openAsBlob`, which buffers the whole file); web workers
- * are off per call (our callers run their own pools); `level` is passed only for store (0) or an
- * explicit level, so the default stays on the native `CompressionStream`; zip.js switches an
- * entry to Zip64 by itself when its size (always passed) or offset needs it.
- *
- * Times: zip.js writes the MS-DOS time (2 s, local time, 1980-2107) and the extended timestamp
- * (1 s, signed 32-bit). We add an NTFS extra field (0x000a) with the three FILETIMEs at 100 ns,
- * which 7-Zip reads; Info-ZIP's unzip uses the extended timestamp. On reading, the NTFS field
- * wins, then zip.js's `lastModDate` (extended timestamp, else MS-DOS time).
+ * The zip is read through {@linkcode ZipFileReader}, which reads a `Deno.FsFile` by offset (never
+ * `openAsBlob`, which buffers the whole file), with zip.js's web workers off (stack.md §9).
  *
  * Names: a zip entry name is split on "/" (and "\\", which some Windows tools write); entries
  * with an absolute name, a drive letter, or an empty, "." or ".." component are skipped with an
@@ -20,26 +13,19 @@
  * created with the zip file's own modification time.
  */
 
-import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream";
 import { crc32, createInflateRaw } from "node:zlib";
-import { type Entry, type FileEntry, Reader, ZipReader, ZipWriter } from "@zip.js/zip.js";
-import { WimIntegrityError, WimkitError, type WimkitErrorCode } from "../errors.ts";
+import { type Entry, type FileEntry, Reader, ZipReader } from "@zip.js/zip.js";
+import { WimkitError } from "../errors.ts";
 import { FileAttribute } from "../format/constants.ts";
-import { type DentryNode, dentryStreams, isDirectory, walkTree } from "../format/metadata.ts";
-import type { OperationOptions, WarningCode } from "../progress.ts";
+import type { OperationOptions } from "../progress.ts";
 import { WarningTally } from "../progress.ts";
 import type { ContentSource, NewNode } from "../wim/new_image.ts";
-import type { Wim } from "../wim/wim.ts";
 import type { ScanResult } from "./scan.ts";
+import { wrapError, zipWarnings } from "./zip_errors.ts";
+import { dateToFiletime, entryTimes } from "./zip_times.ts";
 
-/** 100-ns ticks between 1601-01-01 and 1970-01-01. */
-const EPOCH_DIFFERENCE_TICKS = 116444736000000000n;
-const TICKS_PER_MILLISECOND = 10_000n;
-/** The NTFS extra field and its attribute 1 (three FILETIMEs). */
-const EXTRA_FIELD_NTFS = 0x000a;
-const NTFS_ATTRIBUTE_TIMES = 0x0001;
 /** Bytes read from the zip file at a time when streaming an entry. */
 const READ_BLOCK_BYTES = 512 << 10;
 /**
@@ -56,15 +42,6 @@ const METHOD_STORE = 0;
 const METHOD_DEFLATE = 8;
 /** Deepest directory nesting a zip entry may ask for (as Limits.MAX_DENTRY_DEPTH). */
 const MAX_ZIP_DEPTH = 16384;
-
-const WARNINGS: Partial<Record<WarningCode, string>> = {
-  "unsafe-name": "Skipped {n} zip entries with unsafe names (first: {e})",
-  "dropped-name": "Skipped {n} zip entries whose names are already used (first: {e})",
-  "encrypted-file": "Skipped {n} encrypted zip entries (first: {e})",
-  "special-file": "Skipped {n} zip entries that are symbolic links (first: {e})",
-  "unsupported-reparse": "Skipped {n} links and other reparse points (first: {e})",
-  "named-streams": "Ignored the named data streams of {n} files (first: {e})",
-};
 
 /**
  * A zip.js {@linkcode Reader} over a file on disk that reads by offset. Each read opens its own
@@ -190,9 +167,7 @@ export async function scanZip(path: string, options: OperationOptions = {}): Pro
     await reader.close();
   }
   options.onProgress?.({ type: "scan", ...builder.counts, path: "/" });
-  const warnings = builder.tally.warnings((n, code, example) =>
-    (WARNINGS[code] ?? "{n} {e}").replace("{n}", String(n)).replace("{e}", example)
-  );
+  const warnings = zipWarnings(builder.tally);
   for (const warning of warnings) options.onProgress?.({ type: "warning", ...warning });
   return { root: builder.root, ...builder.counts, warnings };
 }
@@ -290,19 +265,6 @@ function safeComponents(filename: string): string[] | null {
   return parts;
 }
 
-/** Creation, access and modification FILETIMEs of an entry, at the best precision it stores. */
-function entryTimes(
-  entry: Entry,
-): Pick<NewNode, "creationTime" | "lastAccessTime" | "lastWriteTime"> {
-  const ntfs = entry.extraFieldNTFS;
-  const write = ntfs?.rawLastModDate ?? dateToFiletime(entry.lastModDate);
-  return {
-    creationTime: ntfs?.rawCreationDate ?? write,
-    lastAccessTime: ntfs?.rawLastAccessDate ?? write,
-    lastWriteTime: write,
-  };
-}
-
 /**
  * An entry's content as a source: each read() reads the entry again, checking its size and CRC-32.
  * Stored and deflated entries are read raw through zip.js (`passThrough`) and inflated here, in
@@ -397,262 +359,4 @@ function inflate(compressed: ReadableStream<Uint8Array>): AsyncIterable<Uint8Arr
 
 function hex32(value: number): string {
   return (value >>> 0).toString(16).padStart(8, "0");
-}
-
-/** Options for {@linkcode exportImageToZip}. */
-export interface ExportZipOptions extends OperationOptions {
-  /** Deflate level 1-9, or 0 to store; unset uses the native deflate at its default level. */
-  level?: number;
-}
-
-/** What {@linkcode exportImageToZip} wrote. */
-export interface ExportZipReport {
-  /** Regular files written (each hard link as its own copy). */
-  readonly files: number;
-  /** Directories written (the root is not an entry). */
-  readonly directories: number;
-  /** Bytes of file content written, before compression. */
-  readonly bytes: number;
-  /** Links, other reparse points, encrypted files and unsafe names left out. */
-  readonly skipped: number;
-}
-
-/**
- * Writes one image of a WIM as a .zip: directories and regular files with UTF-8 names and their
- * times, each file streamed from its blob (SHA-1 checked) into the zip. The zip is written under
- * a temporary name beside `zipPath` and renamed into place when complete.
- *
- * @param index 1-based image index.
- * @throws {RangeError} If `level` is not an integer from 0 to 9.
- * @throws {WimkitError} If the image cannot be read or the zip cannot be written.
- * @throws {WimIntegrityError} If a blob does not match its SHA-1.
- *
- * @example Export the first image
- * ```ts
- * import { exportImageToZip, Wim } from "@wimkit/wimkit";
- * await using wim = await Wim.open("tests/fixtures/lzx.wim");
- * const zip = await Deno.makeTempFile({ suffix: ".zip" });
- * const report = await exportImageToZip(wim, 1, zip, { level: 0 });
- * console.assert(report.files > 0);
- * await Deno.remove(zip);
- * ```
- */
-export async function exportImageToZip(
-  wim: Wim,
-  index: number,
-  zipPath: string,
-  options: ExportZipOptions = {},
-): Promise<ExportZipReport> {
-  const level = options.level;
-  if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 9)) {
-    throw new RangeError(`Cannot export to zip: level is ${level}, expected an integer 0-9`);
-  }
-  const image = await wim.readImage(index);
-  const plan = planExport(image.metadata.root, (hash) => wim.blob(hash)?.size ?? 0);
-  const context = { file: wim.path, image: index };
-  const temp = `${zipPath}.wimkit-${crypto.randomUUID().slice(0, 8)}.tmp`;
-  let file: Deno.FsFile | undefined;
-  let renamed = false;
-  try {
-    file = await Deno.open(temp, { write: true, createNew: true });
-    const out = file;
-    const sink = new WritableStream<Uint8Array>({
-      async write(chunk) {
-        let done = 0;
-        while (done < chunk.length) done += await out.write(chunk.subarray(done));
-      },
-    });
-    const writer = new ZipWriter(sink, {
-      useWebWorkers: false,
-      bufferedWrite: false,
-      keepOrder: true,
-      extendedTimestamp: true,
-      ntfsTimestamp: false,
-      ...(level === undefined ? {} : { level }),
-    });
-    const progress = { doneBytes: 0, doneFiles: 0 };
-    for (const item of plan.items) {
-      options.signal?.throwIfAborted();
-      const entryOptions = {
-        lastModDate: filetimeToDate(item.node.lastWriteTime),
-        extraField: ntfsExtraField(item.node),
-        ...(options.signal ? { signal: options.signal } : {}),
-      };
-      if (item.directory) {
-        await writer.add(`${item.path}/`, null, { ...entryOptions, directory: true });
-        continue;
-      }
-      const blob = item.hash ? wim.blob(item.hash) : undefined;
-      if (item.hash && !blob) {
-        throw new WimkitError(
-          `Cannot export "/${item.path}": its data (blob ${hex(item.hash)}) is not in the WIM`,
-          "format",
-          { ...context, path: `/${item.path}` },
-        );
-      }
-      const size = blob?.size ?? 0;
-      const stream = blob
-        ? wim.openBlob(blob).pipeThrough(hashCheck(blob.hashHex, size, `/${item.path}`, wim.path))
-        : null;
-      await writer.add(item.path, stream, { ...entryOptions, uncompressedSize: size });
-      progress.doneBytes += size;
-      progress.doneFiles++;
-      options.onProgress?.({
-        type: "apply-blobs",
-        ...progress,
-        totalBytes: plan.bytes,
-        totalFiles: plan.files,
-      });
-    }
-    await writer.close();
-    await out.syncData();
-    out.close();
-    file = undefined;
-    await Deno.rename(temp, zipPath);
-    renamed = true;
-  } catch (error) {
-    throw wrapError(
-      error,
-      `Cannot export image ${index} of "${wim.path}" to "${zipPath}"`,
-      zipPath,
-    );
-  } finally {
-    file?.close();
-    if (!renamed) await Deno.remove(temp).catch(() => {});
-  }
-  const warnings = plan.tally.warnings((n, code, example) =>
-    (WARNINGS[code] ?? "{n} {e}").replace("{n}", String(n)).replace("{e}", example)
-  );
-  for (const warning of warnings) options.onProgress?.({ type: "warning", ...warning });
-  return {
-    files: plan.files,
-    directories: plan.directories,
-    bytes: plan.bytes,
-    skipped: plan.skipped,
-  };
-}
-
-interface ExportItem {
-  readonly path: string;
-  readonly node: DentryNode;
-  readonly directory: boolean;
-  readonly hash: Uint8Array | null;
-}
-
-/** What the export will write, in pre-order (parents before children), and what it leaves out. */
-function planExport(root: DentryNode, sizeOf: (hash: Uint8Array) => number) {
-  const items: ExportItem[] = [];
-  const tally = new WarningTally();
-  let files = 0, directories = 0, bytes = 0, skipped = 0;
-  const skip = (code: WarningCode, path: string) => {
-    tally.add(code, `/${path}`);
-    skipped++;
-  };
-  const accept = (child: DentryNode, parentPath: string) => {
-    if (!child.name.includes("\\")) return true;
-    skip("unsafe-name", parentPath ? `${parentPath}/${child.name}` : child.name);
-    return false;
-  };
-  for (const { node, path } of walkTree(root, accept)) {
-    if (path === "") continue;
-    if (isDirectory(node)) {
-      items.push({ path, node, directory: true, hash: null });
-      directories++;
-    } else if ((node.attributes & FileAttribute.REPARSE_POINT) !== 0) {
-      skip("unsupported-reparse", path);
-    } else if ((node.attributes & FileAttribute.ENCRYPTED) !== 0) {
-      skip("encrypted-file", path);
-    } else {
-      const streams = dentryStreams(node);
-      if (streams.named.length > 0) tally.add("named-streams", `/${path}`);
-      items.push({ path, node, directory: false, hash: streams.data });
-      files++;
-      if (streams.data) bytes += sizeOf(streams.data);
-    }
-  }
-  return { items, tally, files, directories, bytes, skipped };
-}
-
-/** Passes a blob's bytes through, failing at the end unless size and SHA-1 match. */
-function hashCheck(
-  hashHex: string,
-  size: number,
-  path: string,
-  wimPath: string,
-): TransformStream<Uint8Array, Uint8Array> {
-  const hash = createHash("sha1");
-  let total = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      hash.update(chunk);
-      total += chunk.length;
-      controller.enqueue(chunk);
-    },
-    flush() {
-      const digest = hash.digest("hex");
-      if (total !== size || digest !== hashHex) {
-        throw new WimIntegrityError(
-          `Cannot export "${path}": its data (${total} bytes, SHA-1 ${digest}) does not match ` +
-            `blob ${hashHex} (${size} bytes)`,
-          { file: wimPath, path },
-        );
-      }
-    },
-  });
-}
-
-/** The NTFS extra field (0x000a) holding the node's three FILETIMEs at 100 ns. */
-function ntfsExtraField(node: DentryNode): Map<number, Uint8Array> {
-  const fields = new Map<number, Uint8Array>();
-  if (node.lastWriteTime <= 0n) return fields;
-  const data = new Uint8Array(32);
-  const view = new DataView(data.buffer);
-  view.setUint16(4, NTFS_ATTRIBUTE_TIMES, true);
-  view.setUint16(6, 24, true);
-  view.setBigUint64(8, node.lastWriteTime, true);
-  view.setBigUint64(16, node.lastAccessTime > 0n ? node.lastAccessTime : node.lastWriteTime, true);
-  view.setBigUint64(24, node.creationTime > 0n ? node.creationTime : node.lastWriteTime, true);
-  fields.set(EXTRA_FIELD_NTFS, data);
-  return fields;
-}
-
-function dateToFiletime(date: Date): bigint {
-  const ms = date.getTime();
-  return Number.isFinite(ms) ? BigInt(ms) * TICKS_PER_MILLISECOND + EPOCH_DIFFERENCE_TICKS : 0n;
-}
-
-function filetimeToDate(filetime: bigint): Date {
-  const ticks = filetime - EPOCH_DIFFERENCE_TICKS;
-  const ms = ticks / TICKS_PER_MILLISECOND - (ticks % TICKS_PER_MILLISECOND < 0n ? 1n : 0n);
-  return new Date(Number(ms));
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Wraps zip.js and OS errors as WimkitError with context; WimkitErrors pass unchanged. */
-function wrapError(error: unknown, prefix: string, file: string, path?: string): Error {
-  if (error instanceof WimkitError) return error;
-  if (error instanceof DOMException && error.name === "AbortError") return error;
-  let code: WimkitErrorCode = "format";
-  let reason = error instanceof Error ? error.message : String(error);
-  if (error instanceof Deno.errors.NotFound) {
-    code = "not-found";
-    reason = "no such file or directory";
-  } else if (error instanceof Deno.errors.PermissionDenied) {
-    code = "io";
-    reason = "permission denied";
-  } else if (
-    error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.IsADirectory
-  ) {
-    code = "io";
-  } else if (/crc32|signature/i.test(reason)) {
-    code = "integrity";
-  }
-  return new WimkitError(`${prefix}: ${reason}`, code, {
-    file,
-    ...(path === undefined ? {} : { path }),
-    cause: error,
-  });
 }
