@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR] [--only=lzx,xpress,manage,fanout] [--apply-only]`:
+ * `deno task bench [--size=MB] [--runs=N] [--corpus=DIR] [--only=lzx,xpress,manage,fanout,serve] [--apply-only]`:
  * wimkit against wimlib-imagex on the same data in one run. For each compression type both tools
  * capture the corpus (once: captures are long), then both apply wimlib's WIM N times. Prints
  * wall times and their ratio (wimkit / wimlib), WIM sizes and their ratio, and peak RSS (GNU
@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { processOutput } from "./ui/output.ts";
 import { benchFanout } from "./bench_fanout.ts";
+import { benchServe } from "./bench_serve.ts";
 
 const WORK = new URL("../.tmp/bench/", import.meta.url).pathname;
 const encoder = new TextEncoder();
@@ -286,6 +287,11 @@ if (import.meta.main) {
     const fanout = await benchFanout(wim, WORK);
     for (const r of fanout) note(r);
     rows.push(...fanout);
+  }
+  if (!values.only || values.only.split(",").includes("serve")) {
+    const serve = await benchServe(WORK);
+    for (const r of serve) note(r);
+    rows.push(...serve);
   }
   processOutput.out([...header, ...rows].join("\n"));
 }

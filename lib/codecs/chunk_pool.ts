@@ -143,6 +143,22 @@ export class WorkerChunkPool implements ChunkPool {
 
   readonly #buffers = new BufferRecycler();
 
+  /**
+   * Starts every worker now instead of at the first job, so that loading their modules overlaps
+   * with the caller's own preparation (e.g. scanning a tree before compressing it).
+   *
+   * @example
+   * ```ts
+   * import { WorkerChunkPool } from "./chunk_pool.ts";
+   * using pool = new WorkerChunkPool(2).start();
+   * console.assert(pool.concurrency === 2);
+   * ```
+   */
+  start(): this {
+    for (let index = this.#workers.length; index < this.concurrency; index++) this.#worker(index);
+    return this;
+  }
+
   async decode(job: DecodeJob): Promise<Uint8Array> {
     const output = job.output ?? this.#buffers.take(totalSize(job));
     const request: WorkerRequest = { id: this.#nextId++, kind: "decode", job: { ...job, output } };

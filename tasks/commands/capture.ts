@@ -165,6 +165,10 @@ async function runCapture(
     options,
   );
   try {
+    // Workers load their modules while the tree is scanned.
+    using pool: ChunkPool = options.threads === 1
+      ? new InlineChunkPool()
+      : new WorkerChunkPool(options.threads).start();
     const fromZip = /\.zip$/i.test(source) &&
       (await Deno.stat(source).catch(() => null))?.isFile === true;
     const scan = fromZip
@@ -180,9 +184,6 @@ async function runCapture(
       ...(fromZip ? [] : windowsProperties(source)),
       ...(options.imageProperty ?? []).map(splitProperty),
     ];
-    using pool: ChunkPool = options.threads === 1
-      ? new InlineChunkPool()
-      : new WorkerChunkPool(options.threads);
     const write: WriteOptions = {
       pool,
       onProgress: progress.onProgress,
