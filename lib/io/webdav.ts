@@ -138,21 +138,30 @@ export async function putFile(
       let fatal: Fatal | undefined;
       const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
-          if (closed) return controller.close();
+          if (closed) return;
+          const buffer = new Uint8Array(CHUNK_BYTES);
+          let read: number | null;
           try {
-            const buffer = new Uint8Array(CHUNK_BYTES);
-            const read = await file.read(buffer).catch((error) => {
-              throw localError(`Cannot read "${localPath}"`, localPath, error);
-            });
-            if (read === null) return controller.close();
-            doneBytes += read;
-            touch();
-            options.onProgress?.({ type: "upload", doneBytes, totalBytes, attempt });
-            controller.enqueue(buffer.subarray(0, read));
+            read = await file.read(buffer);
           } catch (error) {
-            fatal = new Fatal(error);
-            throw error;
+            // Only a local read failure is final; a cut connection is retried.
+            const local = localError(`Cannot read "${localPath}"`, localPath, error);
+            fatal = new Fatal(local);
+            throw local;
           }
+          // The request may have given up on the body while the file was read (connection cut).
+          if (closed) return;
+          if (read === null) {
+            closed = true;
+            return controller.close();
+          }
+          doneBytes += read;
+          touch();
+          options.onProgress?.({ type: "upload", doneBytes, totalBytes, attempt });
+          controller.enqueue(buffer.subarray(0, read));
+        },
+        cancel() {
+          closed = true;
         },
       });
       try {

@@ -214,7 +214,7 @@ function decompress(src: Uint8Array, size: number): Uint8Array {
 }
 
 /** Compresses with a buffer big enough for any outcome (the codec never gives up). */
-function compress(data: Uint8Array, level = 50): Uint8Array {
+function compress(data: Uint8Array, level = XPRESS_DEFAULT_LEVEL): Uint8Array {
   const dst = new Uint8Array(data.length + 1024);
   const size = new XpressCompressor({ level }).compress(data, dst);
   assert.ok(size > 0);
