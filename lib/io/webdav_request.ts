@@ -4,6 +4,7 @@
  * loop with exponential backoff and a stall timeout that decides which failures are transient.
  */
 
+import { describeTlsFailure } from "./tls_error.ts";
 import { WimkitError } from "../errors.ts";
 
 /** Options of every request. */
@@ -205,8 +206,11 @@ function classify(error: unknown, stalled: boolean, timeoutMs: number) {
   if (error instanceof WebDavError) {
     return { message: error.message, transient: error.transient, status: error.status };
   }
+  // A certificate that is not trusted will not be trusted on the next attempt either.
+  const tls = describeTlsFailure(error);
+  if (tls !== undefined) return { message: tls, transient: false, status: undefined };
   if (error instanceof TypeError) {
-    // fetch reports every network failure (reset, refused, DNS, TLS) as a TypeError.
+    // fetch reports every other network failure (reset, refused, DNS) as a TypeError.
     return { message: describe(error), transient: true, status: undefined };
   }
   return { message: describe(error), transient: false, status: undefined };

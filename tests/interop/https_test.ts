@@ -132,6 +132,17 @@ Deno.test({
     assert.ok(performance.now() - started < 8000, "a rejected certificate is not retried");
     assert.equal((await server.accessLog()).length, 0, "no request got through");
 
+    // capture-to-share's WebDAV client does not retry it either.
+    await Deno.mkdir(`${tmp.path}/src`);
+    await Deno.writeTextFile(`${tmp.path}/src/a.txt`, "a\n");
+    const shareStarted = performance.now();
+    const share = await wimkitCli(["capture-to-share", `${tmp.path}/src`, url, "--quiet"]);
+    assert.notEqual(share.code, 0);
+    const shareLines = share.stderr.trimEnd().split("\n");
+    assert.equal(shareLines.length, 1, share.stderr);
+    assert.match(shareLines[0]!, /certificate is not trusted.*DENO_CERT=/);
+    assert.ok(performance.now() - shareStarted < 8000, "capture-to-share did not retry");
+
     const missing = `${tmp.path}/no-such-ca.pem`;
     const badCa = await wimkitCli(["info", url], { env: { DENO_CERT: missing } });
     assert.notEqual(badCa.code, 0);
