@@ -64,11 +64,6 @@ export async function readPipableInfo(
     try {
       wim = await PipableStream.open(source);
     } catch (error) {
-      if (source.position === 0 && error instanceof WimFormatError) {
-        throw new WimFormatError(`${source.name} is empty: expected a pipable WIM`, {
-          cause: error,
-        });
-      }
       if (error instanceof WimFormatError && !error.message.includes(source.name)) {
         throw error.rephrase(`${source.name} is not a pipable WIM: ${error.message}`);
       }

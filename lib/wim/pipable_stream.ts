@@ -104,7 +104,10 @@ export class PipableStream {
    * @throws {WimFormatError} If the stream is not a pipable WIM, or ends early.
    */
   static async open(source: PipeSource): Promise<PipableStream> {
-    const first = await source.read(WIM_HEADER_SIZE, undefined, "the WIM header");
+    const first = await source.read(WIM_HEADER_SIZE, undefined, "the WIM header").catch((error) => {
+      if (source.position !== 0 || !(error instanceof WimFormatError)) throw error;
+      throw new WimFormatError(`${source.name} is empty: expected a pipable WIM`, { cause: error });
+    });
     if (WIM_MAGIC.every((byte, i) => first[i] === byte)) {
       throw new WimFormatError(
         `${source.name} holds a WIM that is not pipable: only pipable WIMs (capture --pipable) can be read from a pipe; save it to a file first`,
