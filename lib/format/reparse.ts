@@ -71,3 +71,51 @@ export function serializeSymlinkReparseData(link: LinkReparseData): Uint8Array {
   out.set(print, 12 + substitute.length + 2);
   return out;
 }
+
+/** A symbolic link as a dentry stores it: reparse tag, dentry reparse flags, reparse buffer. */
+export interface EncodedSymlink {
+  readonly tag: number;
+  /** Bit 0 set: NOT_FIXED (the target was not rebased to the capture root). */
+  readonly flags: number;
+  readonly data: Uint8Array;
+}
+
+/**
+ * Encodes a POSIX link target as wimlib stores it (wim-format.md §8.4): a relative target as a
+ * relative symlink marked NOT_FIXED; an absolute one as `\??\C:\...`. An absolute target under
+ * `fixedRoot` (a capture root, "" for "/") is stored relative to it and fixed (flags 0); any other
+ * absolute target is stored as it is, NOT_FIXED.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodePosixSymlink, parseLinkReparseData } from "./reparse.ts";
+ * const link = encodePosixSymlink("/src/tree/dir/a", "/src/tree");
+ * assert.equal(link.flags, 0);
+ * assert.equal(parseLinkReparseData(link.tag, link.data)?.substituteName, "\\??\\C:\\dir\\a");
+ * assert.equal(encodePosixSymlink("../a").flags, 1);
+ * ```
+ */
+export function encodePosixSymlink(target: string, fixedRoot?: string): EncodedSymlink {
+  const swap = (text: string) => text.replace(/[\\/]/g, (c) => (c === "/" ? "\\" : "/"));
+  if (!target.startsWith("/")) {
+    const name = swap(target);
+    return {
+      tag: ReparseTag.SYMLINK,
+      flags: 1,
+      data: serializeSymlinkReparseData({ substituteName: name, printName: name, relative: true }),
+    };
+  }
+  const inside = fixedRoot !== undefined &&
+    (target === fixedRoot || target.startsWith(fixedRoot + "/"));
+  const print = "C:" + swap(inside ? target.slice(fixedRoot.length) : target);
+  return {
+    tag: ReparseTag.SYMLINK,
+    flags: inside ? 0 : 1,
+    data: serializeSymlinkReparseData({
+      substituteName: "\\??\\" + print,
+      printName: print,
+      relative: false,
+    }),
+  };
+}

@@ -7,8 +7,8 @@
 
 import { closeSync, openSync, readSync } from "node:fs";
 import { WimkitError } from "../errors.ts";
-import { FileAttribute, ReparseTag } from "../format/constants.ts";
-import { serializeSymlinkReparseData } from "../format/reparse.ts";
+import { FileAttribute } from "../format/constants.ts";
+import { encodePosixSymlink } from "../format/reparse.ts";
 import type { OperationOptions, Warning, WarningCode } from "../progress.ts";
 import { WarningTally } from "../progress.ts";
 import type { ContentSource, NewNode } from "../wim/new_image.ts";
@@ -212,32 +212,13 @@ async function isDirectoryTarget(path: string): Promise<boolean> {
   }
 }
 
-/** Encodes a POSIX symlink as wimlib does (wim-format.md §8.4). */
+/** Encodes a POSIX symlink as wimlib does, fixed to the capture root it points into. */
 async function symlinkReparse(path: string, roots: string[], rpfix: boolean) {
   const target = await Deno.readLink(path);
-  const swap = (text: string) => text.replace(/[\\/]/g, (c) => (c === "/" ? "\\" : "/"));
-  if (!target.startsWith("/")) {
-    const name = swap(target);
-    return {
-      tag: ReparseTag.SYMLINK,
-      flags: 1,
-      data: serializeSymlinkReparseData({ substituteName: name, printName: name, relative: true }),
-    };
-  }
-  const inside = rpfix
+  const root = rpfix
     ? roots.find((root) => target === root || target.startsWith(root + "/"))
     : undefined;
-  const rest = inside === undefined ? target : target.slice(inside.length);
-  const print = "C:" + swap(rest);
-  return {
-    tag: ReparseTag.SYMLINK,
-    flags: inside === undefined ? 1 : 0,
-    data: serializeSymlinkReparseData({
-      substituteName: "\\??\\" + print,
-      printName: print,
-      relative: false,
-    }),
-  };
+  return encodePosixSymlink(target, root);
 }
 
 /** A host file as a content source, read in 1 MiB pieces (each valid until the next). */

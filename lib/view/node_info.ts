@@ -4,8 +4,8 @@
  * and capture do (wim-format.md §8.3, §8.4).
  */
 
-import { FileAttribute, ReparseTag } from "../format/constants.ts";
-import { parseLinkReparseData, serializeSymlinkReparseData } from "../format/reparse.ts";
+import { FileAttribute } from "../format/constants.ts";
+import { encodePosixSymlink, parseLinkReparseData } from "../format/reparse.ts";
 import { readUnixData } from "../format/tagged_items.ts";
 import type { NewNode, NewReparsePoint } from "../wim/new_image.ts";
 import { linkTargetForHost } from "../fs/safe_path.ts";
@@ -114,23 +114,5 @@ export function modeOf(node: NewNode): number | undefined {
  * ```
  */
 export function symlinkReparse(target: string): NewReparsePoint {
-  const swap = (text: string) => text.replace(/[\\/]/g, (c) => (c === "/" ? "\\" : "/"));
-  if (!target.startsWith("/")) {
-    const name = swap(target);
-    return {
-      tag: ReparseTag.SYMLINK,
-      flags: 1,
-      data: serializeSymlinkReparseData({ substituteName: name, printName: name, relative: true }),
-    };
-  }
-  const print = "C:" + swap(target);
-  return {
-    tag: ReparseTag.SYMLINK,
-    flags: 0,
-    data: serializeSymlinkReparseData({
-      substituteName: "\\??\\" + print,
-      printName: print,
-      relative: false,
-    }),
-  };
+  return encodePosixSymlink(target, "");
 }

@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { compareTrees } from "../support/tree_compare.ts";
 import { makeTree } from "../support/trees.ts";
 import { hasWimlib, tempDir, wimlib } from "../support/wimlib.ts";
-import { applyWithWimlib, hasCommand, startServeCli } from "./dav_support.ts";
+import { hasCommand, hasRclone } from "../support/tools.ts";
+import { applyWithWimlib, startServeCli } from "./dav_support.ts";
 
 const hasLitmus = await hasCommand("litmus", ["--help"]);
-const hasRclone = await hasCommand("rclone", ["version"]);
 const hasCadaver = await hasCommand("cadaver", ["--version"]);
 
 async function smallWim(dir: string): Promise<string> {

@@ -12,16 +12,6 @@ import type { ImageView } from "../../lib/view/types.ts";
 import { makeTree } from "../support/trees.ts";
 import { tempDir, wimlib } from "../support/wimlib.ts";
 
-/** True when `command --version` (or `args`) runs. */
-export async function hasCommand(command: string, args = ["--version"]): Promise<boolean> {
-  try {
-    await new Deno.Command(command, { args, stdout: "null", stderr: "null" }).output();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A served WIM: its files, the server, and a way to check the result with wimlib-imagex. */
 export interface ServedWim extends AsyncDisposable {
   readonly dir: string;

@@ -3,15 +3,12 @@
  * commit them, and "y" writes them into the image (checked with wimlib-imagex).
  */
 
+import { hasTmux } from "../support/tools.ts";
 import assert from "node:assert/strict";
 import { makeTree } from "../support/trees.ts";
 import { hasWimlib, tempDir, wimlib } from "../support/wimlib.ts";
 
 const CLI = new URL("../../tasks/cli.ts", import.meta.url).pathname;
-
-const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-  .output()
-  .then((r) => r.success, () => false);
 
 function tmux(...args: string[]): Promise<Deno.CommandOutput> {
   return new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();

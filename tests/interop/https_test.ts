@@ -4,26 +4,13 @@
  * that says the certificate is not trusted and how to trust a private CA.
  */
 
+import { hasOpenssl } from "../support/tools.ts";
 import assert from "node:assert/strict";
 import { applyImage, Wim } from "../../mod.ts";
 import { compareTrees } from "../support/tree_compare.ts";
 import { makeTree } from "../support/trees.ts";
 import { hasWimlib, run, tempDir, wimkitCli, wimlib } from "../support/wimlib.ts";
 import { hasNginx, startNginx } from "../support/nginx.ts";
-
-/** True when `openssl` runs here. */
-const hasOpenssl = await (async () => {
-  try {
-    const { success } = await new Deno.Command("openssl", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-})();
 
 const ignore = !hasWimlib || !hasNginx || !hasOpenssl;
 

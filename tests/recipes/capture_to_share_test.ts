@@ -4,6 +4,7 @@
  * are ignored when it is missing.
  */
 
+import { hasRclone } from "../support/tools.ts";
 import assert from "node:assert/strict";
 import { CompressionMismatchError, verifyWim, Wim, WimkitError } from "../../mod.ts";
 import {
@@ -13,19 +14,6 @@ import {
 } from "../../recipes/capture_to_share.ts";
 import { makeBytes } from "../support/trees.ts";
 import { hasWimlib, tempDir, wimlib } from "../support/wimlib.ts";
-
-const hasRclone: boolean = await (async () => {
-  try {
-    const { success } = await new Deno.Command("rclone", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-})();
 
 /** A small tree with one incompressible 600 KB file, so the WIM outgrows the proxy's cut. */
 async function makeSource(root: string, seed = 1): Promise<string> {

@@ -11,23 +11,13 @@
  * ```
  */
 
+import { hasCommand } from "./tools.ts";
+
 /** Where Debian installs nginx. */
 export const NGINX_PATH = "/usr/sbin/nginx";
 
 /** True when nginx runs here. */
-export const hasNginx: boolean = await (async () => {
-  try {
-    const { success } = await new Deno.Command(NGINX_PATH, {
-      args: ["-v"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-})();
-
+export const hasNginx: boolean = await hasCommand(NGINX_PATH, ["-v"], { succeeds: true });
 /** Options for {@linkcode startNginx}. */
 export interface NginxOptions {
   /** Directory served at `/`. */

@@ -3,30 +3,7 @@
  * `Deno.test({ ignore: !hasWimlib })`, so a machine without it reports them as ignored.
  */
 
-/** True when `wimlib-imagex` runs here. */
-export const hasWimlib: boolean = await (async () => {
-  try {
-    const { success } = await new Deno.Command("wimlib-imagex", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-})();
-
-/** True when `7zz` runs here. */
-export const has7zz: boolean = await (async () => {
-  try {
-    await new Deno.Command("7zz", { args: ["i"], stdout: "null", stderr: "null" }).output();
-    return true;
-  } catch {
-    return false;
-  }
-})();
+export { has7zz, hasWimlib } from "./tools.ts";
 
 /** Runs wimlib-imagex with `args`; throws with its stderr when it fails. */
 export async function wimlib(...args: string[]): Promise<string> {

@@ -3,6 +3,7 @@
  * tmux (send-keys / capture-pane) answering every prompt of a capture and an apply.
  */
 
+import { hasTmux } from "../support/tools.ts";
 import assert from "node:assert/strict";
 import { verifyWim, Wim } from "@wimkit/wimkit";
 import { commandFor, commandLine } from "../../tasks/wizard_plan.ts";
@@ -10,10 +11,6 @@ import { compareTrees } from "../support/tree_compare.ts";
 import { tempDir } from "../support/wimlib.ts";
 
 const WIZARD = new URL("../../tasks/wizard.ts", import.meta.url).pathname;
-
-const hasTmux = await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-  .output()
-  .then((r) => r.success, () => false);
 
 Deno.test("commandFor() maps answers to the one-line command that runs", () => {
   assert.equal(
