@@ -4,6 +4,7 @@
  */
 
 import { hasTmux } from "../support/tools.ts";
+import { startInTerminal } from "../support/tmux.ts";
 import assert from "node:assert/strict";
 import { verifyWim, Wim } from "@wimkit/wimkit";
 import { commandFor, commandLine } from "../../tasks/wizard_plan.ts";
@@ -59,48 +60,18 @@ Deno.test("the wizard exits at once without a terminal, naming the commands to u
 
 /** Drives one wizard run in tmux; `steps` are [text to wait for, keys to send]. */
 async function driveWizard(session: string, steps: [string, string[]][]): Promise<string> {
-  const tmux = (...args: string[]) =>
-    new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
-  await tmux(
-    "new-session",
-    "-d",
-    "-s",
+  await using term = await startInTerminal(
     session,
-    "-x",
-    "160",
-    "-y",
-    "50",
     `${Deno.execPath()} run -A ${WIZARD}; echo WIZARD-EXIT=$?; sleep 60`,
   );
-  const screen = async () =>
-    new TextDecoder().decode(
-      (await tmux("capture-pane", "-p", "-t", session, "-S", "-200")).stdout,
-    );
-  const waitFor = async (text: string) => {
-    const deadline = Date.now() + 30000;
-    while (Date.now() < deadline) {
-      const content = await screen();
-      if (content.includes(text)) return content;
-      await new Promise((r) => setTimeout(r, 100));
+  for (const [text, keys] of steps) {
+    await term.waitFor(text);
+    for (const key of keys) {
+      if (key.startsWith("literal:")) await term.send([key.slice(8)], { literal: true });
+      else await term.send([key]);
     }
-    throw new Error(`timed out waiting for "${text}"; screen:\n${await screen()}`);
-  };
-  try {
-    for (const [text, keys] of steps) {
-      await waitFor(text);
-      for (const key of keys) {
-        await tmux(
-          "send-keys",
-          "-t",
-          session,
-          ...(key.startsWith("literal:") ? ["-l", key.slice(8)] : [key]),
-        );
-      }
-    }
-    return await waitFor("WIZARD-EXIT=");
-  } finally {
-    await tmux("kill-session", "-t", session);
   }
+  return await term.waitFor("WIZARD-EXIT=");
 }
 
 Deno.test({
