@@ -20,7 +20,7 @@ import { type ImageMetadata, type PreparedImages, prepareImages } from "./image_
 import { bytesSource } from "./new_image.ts";
 import { writePipableStart } from "./pipable_layout.ts";
 import { copyResources } from "./resource_copy.ts";
-import { type PlannedStream, planStreams } from "./stream_plan.ts";
+import { type PlannedStream, planStreams, solidOrder } from "./stream_plan.ts";
 import { writeTables } from "./tables_writer.ts";
 import {
   DEFAULT_SOLID_CHUNK_SIZE,
@@ -83,6 +83,7 @@ export async function writeImages(
   newEntries.push(...copied.entries);
   pos = copied.end;
   const compressed = plan.toWrite.filter((stream) => !copyable(stream));
+  if (options.solid) compressed.sort(solidOrder);
   let totalBytes = 0;
   for (const stream of compressed) totalBytes += stream.source.size;
   let doneBytes = 0;

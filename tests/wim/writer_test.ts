@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
   createWim,
+  dentryStreams,
   InlineChunkPool,
   scanTree,
   verifyWim,
+  walkTree,
   Wim,
   WorkerChunkPool,
 } from "@wimkit/wimkit";
@@ -77,4 +79,30 @@ Deno.test("createWim() leaves nothing under the final name when it fails", async
   await assert.rejects(createWim(`${work.path}/out.wim`, [{ root, name: "x" }]));
   const left = (await Array.fromAsync(Deno.readDir(work.path))).map((e) => e.name);
   assert.deepEqual(left, ["src"]);
+});
+
+Deno.test("createWim() --solid orders contents by extension, then name, wherever they are", async () => {
+  await using work = await tempDir();
+  const src = `${work.path}/src`;
+  const names = ["z/readme.txt", "a/C.exe", "b.dll", "y/a.dll", "x/LICENSE", "q/b.exe"];
+  for (const [i, name] of names.entries()) {
+    await Deno.mkdir(`${src}/${name.slice(0, name.lastIndexOf("/") + 1)}`, { recursive: true });
+    await Deno.writeFile(`${src}/${name}`, makeBytes("text", 3000 + i, i + 1));
+  }
+  await createWim(`${work.path}/out.wim`, [{ root: (await scanTree(src)).root, name: "x" }], {
+    solid: true,
+  });
+  await using wim = await Wim.open(`${work.path}/out.wim`);
+  const image = await wim.readImage(1);
+  const nameOf = new Map<string, string>();
+  for (const { node } of walkTree(image.metadata.root)) {
+    const hash = dentryStreams(node).data;
+    if (hash) nameOf.set([...hash].map((b) => b.toString(16).padStart(2, "0")).join(""), node.name);
+  }
+  const inSolidOrder = wim.blobs()
+    .map((blob) => ({ blob, offset: blob.location.kind === "solid" ? blob.location.offset : -1 }))
+    .sort((a, b) => a.offset - b.offset)
+    .map(({ blob }) => nameOf.get(blob.hashHex));
+  assert.deepEqual(inSolidOrder, ["LICENSE", "a.dll", "b.dll", "b.exe", "C.exe", "readme.txt"]);
+  await verifyWim(wim);
 });
