@@ -62,7 +62,10 @@ export function registerServe(program: Command, output: Output): void {
     )
     .option("--rw", "allow changes (PUT, MKCOL, DELETE, COPY, MOVE, PROPPATCH, LOCK)")
     .option("--user <name>", "require HTTP Basic authentication with this user")
-    .option("--password <password>", "the password for --user")
+    .option(
+      "--password <password>",
+      "the password for --user (or WIMKIT_PASSWORD in the environment, which the process list does not show)",
+    )
     .option("--commit-on-exit", "commit changes on Ctrl-C without asking")
     .option("--discard", "drop uncommitted changes on Ctrl-C without asking")
     .option("--new-image <name>", "commit on exit as a new appended image NAME")
@@ -75,6 +78,10 @@ export function registerServe(program: Command, output: Output): void {
 }
 
 function checkFlags(image: string | undefined, flags: ServeFlags): void {
+  if (flags.user !== undefined && flags.password === undefined) {
+    const fromEnvironment = Deno.env.get("WIMKIT_PASSWORD");
+    if (fromEnvironment) flags.password = fromEnvironment;
+  }
   if ((flags.user === undefined) !== (flags.password === undefined)) {
     throw new UsageError("--user and --password go together");
   }

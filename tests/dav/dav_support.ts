@@ -149,7 +149,10 @@ export interface ServeProcess extends AsyncDisposable {
 }
 
 /** Starts `deno run tasks/cli.ts serve ARGS --json --port 0` and waits for its URL. */
-export async function startServeCli(args: string[]): Promise<ServeProcess> {
+export async function startServeCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ServeProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -164,7 +167,7 @@ export async function startServeCli(args: string[]): Promise<ServeProcess> {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
   const stderrText = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();

@@ -111,8 +111,22 @@ Deno.test({
     const port = new URL(guarded.base).port;
     const denied = await dav(`http://127.0.0.1:${port}/`, "PROPFIND", { headers: { depth: "0" } });
     assert.equal(denied.status, 401);
+    const allowed = await dav(`http://127.0.0.1:${port}/`, "PROPFIND", {
+      headers: { depth: "0", authorization: `Basic ${btoa("u:p")}` },
+    });
+    assert.equal(allowed.status, 207);
     const { stderr } = await guarded.stop();
     assert.match(stderr, /Basic authentication sends the password in clear text/);
+    // The password may come from the environment, out of the process list.
+    const fromEnv = await startServeCli([wimPath, "1", "--host", "0.0.0.0", "--user", "u"], {
+      WIMKIT_PASSWORD: "secret",
+    });
+    const envPort = new URL(fromEnv.base).port;
+    const withEnvPassword = await dav(`http://127.0.0.1:${envPort}/`, "PROPFIND", {
+      headers: { depth: "0", authorization: `Basic ${btoa("u:secret")}` },
+    });
+    assert.equal(withEnvPassword.status, 207);
+    await fromEnv.stop();
   },
 });
 
