@@ -260,7 +260,7 @@ function binarySample(size: number): Uint8Array {
 
 function textSample(size: number): Uint8Array {
   const text = Deno.readFileSync(
-    new URL("../../../shared/reference/wim-codecs.md", import.meta.url),
+    new URL("../../README.md", import.meta.url),
   )
     .subarray(0, size);
   const out = new Uint8Array(size);
