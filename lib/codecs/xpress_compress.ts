@@ -31,10 +31,12 @@
  * | wimlib level 50 | 118 | 1 | 1 |
  * | before (separate search function, look-ahead below 16 at half depth) | 62 | 1.90 | 1.0012 |
  * | level 50 (wimlib's default) | 79 | 1.50 | 1.0020 |
- * | level 30 (wimkit's default: lazy, depth 28) | 83 | 1.42 | 1.0036 |
+ * | level 30, look-ahead below 8 | 83 | 1.42 | 1.0036 |
+ * | level 30 (wimkit's default: lazy, depth 28, look-ahead below 6) | | 1.34-1.43 | 1.0051 |
  * | level 20 (greedy) | 84 | 1.40 | 1.011 |
  *
- * The default is level 30, not wimlib's 50: along the measured curve (depth 46 → 28 → 16 costs
+ * (The look-ahead row: every 4th chunk, best of 9 passes, three runs; the VM's speed varied by 20%
+ * between runs, so read ranges.) The default is level 30, not wimlib's 50: along the measured curve (depth 46 → 28 → 16 costs
  * 1.49x → 1.42x → 1.34x wimlib's time at 1.0017 → 1.0036 → 1.0062 its size) it is the knee, 5%
  * faster for 0.2% of size. `--compress=xpress:50` asks for wimlib's parse. The same parse written
  * in C and compiled to WebAssembly (clang 14, -O3) ran no faster than this JavaScript (77 vs 79
@@ -67,10 +69,11 @@ const HASH_MULTIPLIER = 0x1e35a7bd;
 const NO_POSITION = 0xffff;
 
 /**
- * Below level 60 a match of this length is taken without looking ahead (zlib's "max_lazy"): on
- * x86 binaries 8 was both faster and smaller than 16 (6% of the time, 0.03% of size).
+ * Below level 60 a match of this length is taken without looking ahead (zlib's "max_lazy"). On
+ * the x86 binaries of the bench corpus (level 30, best of 15 passes): 16 → 8 saved 6% of the time
+ * for 0.03% of size, 8 → 6 another 7% for 0.11% (7: 4% for 0.03%; 4: 4% for 0.7%).
  */
-const LAZY_MAX_LENGTH = 8;
+const LAZY_MAX_LENGTH = 6;
 
 /** The default compression level (wimlib's scale; its own default is 50, see the module doc). */
 export const XPRESS_DEFAULT_LEVEL = 30;
