@@ -21,11 +21,13 @@ import { registerCaptureToShare } from "./commands/capture_to_share.ts";
 import { registerMount } from "./commands/mount.ts";
 import { registerServe } from "./commands/serve.ts";
 import { type Output, processOutput } from "./ui/output.ts";
+import denoJson from "../deno.json" with { type: "json" };
 
 /** Builds the program with every command registered. */
 export function buildProgram(output: Output): Command {
   const program = new Command("wimkit")
     .description("capture, apply, inspect and verify Windows Imaging (WIM) files")
+    .version(denoJson.version, "-V, --version", "print the wimkit version")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => output.out(text.replace(/\n$/, "")),

@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { tempDir, wimkitCli } from "../support/wimlib.ts";
+import { buildProgram } from "../../tasks/cli.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
 const FIXTURE = new URL("../fixtures/xpress.wim", import.meta.url).pathname;
 
@@ -51,12 +53,17 @@ Deno.test("the CLI prints the stack with --debug", async () => {
   assert.ok(result.stderr.trim().split("\n").length > 1);
 });
 
-Deno.test("every command has --help", async () => {
-  for (const command of ["info", "dir", "apply", "extract", "verify"]) {
+Deno.test("every command has --help, and --version prints deno.json's version", async () => {
+  const commands = buildProgram({ out() {}, err() {} }).commands.map((command) => command.name());
+  assert.ok(commands.length >= 20, commands.join(" "));
+  for (const command of commands) {
     const result = await wimkitCli([command, "--help"]);
     assert.equal(result.code, 0, command);
     assert.match(result.stdout, new RegExp(`Usage: wimkit ${command}`));
   }
+  const version = await wimkitCli(["--version"]);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), denoJson.version);
 });
 
 Deno.test("apply --json reports what was written; extract puts paths under --dest-dir", async () => {
