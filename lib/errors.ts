@@ -30,8 +30,9 @@ export interface WimkitErrorContext {
  * @example
  * ```ts
  * import { WimkitError } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const error = new WimkitError("Cannot open \"a.wim\": not a WIM file", "format", { file: "a.wim" });
- * console.assert(error.code === "format" && error.file === "a.wim");
+ * assert.ok(error.code === "format" && error.file === "a.wim");
  * ```
  */
 export class WimkitError extends Error {

@@ -52,10 +52,11 @@ export interface Warning {
  * @example
  * ```ts
  * import { WarningTally } from "./progress.ts";
+ * import assert from "node:assert/strict";
  * const tally = new WarningTally();
  * tally.add("named-streams", "/a.txt");
  * tally.add("named-streams", "/b.txt");
- * console.assert(tally.warnings((n) => `${n} files`)[0]?.count === 2);
+ * assert.ok(tally.warnings((n) => `${n} files`)[0]?.count === 2);
  * ```
  */
 export class WarningTally {

@@ -78,9 +78,10 @@ function statfsFreeBytes(path: string): number {
  * @example
  * ```ts
  * import { applyToVolume } from "./apply_to_volume.ts";
+ * import assert from "node:assert/strict";
  * const target = await Deno.makeTempDir();
  * const report = await applyToVolume({ wim: "tests/fixtures/lzx.wim", target });
- * console.assert(report.ok && report.verification.mismatches.length === 0);
+ * assert.ok(report.ok && report.verification.mismatches.length === 0);
  * await Deno.remove(target, { recursive: true });
  * ```
  */

@@ -116,6 +116,7 @@ export const UPLOAD_SUFFIX = ".wimkit-upload-";
  * @example Publish to a share folder
  * ```ts
  * import { captureToShare } from "./capture_to_share.ts";
+ * import assert from "node:assert/strict";
  * const share = await Deno.makeTempDir();
  * const report = await captureToShare({
  *   source: "examples/sample-tree",
@@ -123,7 +124,7 @@ export const UPLOAD_SUFFIX = ".wimkit-upload-";
  *   compression: "xpress",
  *   check: true,
  * });
- * console.assert(report.published && report.verified && report.images === 1);
+ * assert.ok(report.published && report.verified && report.images === 1);
  * await Deno.remove(share, { recursive: true });
  * ```
  */

@@ -82,8 +82,9 @@ export const MAX_SETUP_ERRORS = 100;
  * @example Check a directory that is not a Windows tree
  * ```ts
  * import { sysprepCheck } from "./sysprep_check.ts";
+ * import assert from "node:assert/strict";
  * const report = await sysprepCheck({ target: "tests/fixtures" });
- * console.assert(report.verdict === "not-windows" && report.kind === "directory");
+ * assert.ok(report.verdict === "not-windows" && report.kind === "directory");
  * ```
  */
 export async function sysprepCheck(options: SysprepCheckOptions): Promise<SysprepReport> {

@@ -69,7 +69,8 @@ const IMAGE_STATES: Record<string, { generalized: boolean; meaning: string }> = 
  * @example
  * ```ts
  * import { imageStateInfo } from "./sysprep_verdict.ts";
- * console.assert(imageStateInfo("IMAGE_STATE_COMPLETE")?.generalized === false);
+ * import assert from "node:assert/strict";
+ * assert.ok(imageStateInfo("IMAGE_STATE_COMPLETE")?.generalized === false);
  * ```
  */
 export function imageStateInfo(
@@ -94,7 +95,8 @@ export function imageStateInfo(
  * @example
  * ```ts
  * import { decideVerdict } from "./sysprep_verdict.ts";
- * console.assert(decideVerdict([]) === "not-windows");
+ * import assert from "node:assert/strict";
+ * assert.ok(decideVerdict([]) === "not-windows");
  * ```
  */
 export function decideVerdict(evidence: readonly SysprepEvidence[]): SysprepVerdict {

@@ -47,8 +47,9 @@ export type WizardAnswers =
  * @example
  * ```ts
  * import { commandFor } from "./wizard_plan.ts";
+ * import assert from "node:assert/strict";
  * const args = commandFor({ job: "info", wim: "install.wim" });
- * console.assert(args.join(" ") === "info install.wim");
+ * assert.ok(args.join(" ") === "info install.wim");
  * ```
  */
 export function commandFor(answers: WizardAnswers): string[] {

@@ -33,9 +33,10 @@ export interface DecodeJob {
  * ```ts
  * import { decodeJob } from "./chunk_job.ts";
  * import { DecompressorCache } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * const out = decodeJob({ codec: "xpress", chunkSize: 32768, input: Uint8Array.of(7),
  *   chunks: Uint32Array.of(0, 1, 1) }, new DecompressorCache());
- * console.assert(out[0] === 7);
+ * assert.ok(out[0] === 7);
  * ```
  */
 export function decodeJob(
@@ -124,10 +125,11 @@ export class CompressorCache {
  * @example
  * ```ts
  * import { CompressorCache, encodeJob } from "./chunk_job.ts";
+ * import assert from "node:assert/strict";
  * const input = new Uint8Array(4096);
  * const out = encodeJob({ codec: "xpress", chunkSize: 4096, level: 0, input, sizes: Uint32Array.of(4096) },
  *   new CompressorCache());
- * console.assert(out.storedSizes[0]! < 4096);
+ * assert.ok(out.storedSizes[0]! < 4096);
  * ```
  */
 export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks {

@@ -61,10 +61,11 @@ class BufferRecycler {
  * @example
  * ```ts
  * import { InlineChunkPool } from "./chunk_pool.ts";
+ * import assert from "node:assert/strict";
  * using pool = new InlineChunkPool();
  * const out = await pool.decode({ codec: "lzx", chunkSize: 32768, input: Uint8Array.of(1, 2),
  *   chunks: Uint32Array.of(0, 2, 2) });
- * console.assert(out.length === 2);
+ * assert.ok(out.length === 2);
  * ```
  */
 export class InlineChunkPool implements ChunkPool {
@@ -123,10 +124,11 @@ interface Pending {
  * @example
  * ```ts
  * import { WorkerChunkPool } from "./chunk_pool.ts";
+ * import assert from "node:assert/strict";
  * using pool = new WorkerChunkPool(2);
  * const out = await pool.decode({ codec: "xpress", chunkSize: 32768, input: Uint8Array.of(9),
  *   chunks: Uint32Array.of(0, 1, 1) });
- * console.assert(out[0] === 9);
+ * assert.ok(out[0] === 9);
  * ```
  */
 export class WorkerChunkPool implements ChunkPool {
@@ -150,8 +152,9 @@ export class WorkerChunkPool implements ChunkPool {
    * @example
    * ```ts
    * import { WorkerChunkPool } from "./chunk_pool.ts";
+   * import assert from "node:assert/strict";
    * using pool = new WorkerChunkPool(2).start();
-   * console.assert(pool.concurrency === 2);
+   * assert.ok(pool.concurrency === 2);
    * ```
    */
   start(): this {

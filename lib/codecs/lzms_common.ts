@@ -90,9 +90,10 @@ export const LZMS_PROB_STRIDE = 4;
  * @example
  * ```ts
  * import { LZMS_NUM_PROB_ENTRIES, LZMS_PROB_STRIDE, resetLzmsProbabilities } from "./lzms_common.ts";
+ * import assert from "node:assert/strict";
  * const probs = new Int32Array(LZMS_NUM_PROB_ENTRIES * LZMS_PROB_STRIDE);
  * resetLzmsProbabilities(probs);
- * console.assert(probs[2] === 48);
+ * assert.ok(probs[2] === 48);
  * ```
  */
 export function resetLzmsProbabilities(probs: Int32Array): void {
@@ -110,7 +111,8 @@ export function resetLzmsProbabilities(probs: Int32Array): void {
  * @example
  * ```ts
  * import { LZMS_P0_BY_ZEROS } from "./lzms_common.ts";
- * console.assert(LZMS_P0_BY_ZEROS[0] === 1 && LZMS_P0_BY_ZEROS[64] === 63);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZMS_P0_BY_ZEROS[0] === 1 && LZMS_P0_BY_ZEROS[64] === 63);
  * ```
  */
 export const LZMS_P0_BY_ZEROS: Uint8Array = (() => {
@@ -188,7 +190,8 @@ const LENGTH_SLOTS = buildSlotTables([
  * @example
  * ```ts
  * import { LZMS_OFFSET_SLOT_BASE } from "./lzms_common.ts";
- * console.assert(LZMS_OFFSET_SLOT_BASE[798] === 0x065BE4A5);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZMS_OFFSET_SLOT_BASE[798] === 0x065BE4A5);
  * ```
  */
 export const LZMS_OFFSET_SLOT_BASE: Uint32Array = OFFSET_SLOTS.base;
@@ -199,7 +202,8 @@ export const LZMS_OFFSET_SLOT_BASE: Uint32Array = OFFSET_SLOTS.base;
  * @example
  * ```ts
  * import { LZMS_OFFSET_SLOT_EXTRA_BITS } from "./lzms_common.ts";
- * console.assert(LZMS_OFFSET_SLOT_EXTRA_BITS[798] === 30);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZMS_OFFSET_SLOT_EXTRA_BITS[798] === 30);
  * ```
  */
 export const LZMS_OFFSET_SLOT_EXTRA_BITS: Uint8Array = OFFSET_SLOTS.extra;
@@ -210,7 +214,8 @@ export const LZMS_OFFSET_SLOT_EXTRA_BITS: Uint8Array = OFFSET_SLOTS.extra;
  * @example
  * ```ts
  * import { LZMS_LENGTH_SLOT_BASE } from "./lzms_common.ts";
- * console.assert(LZMS_LENGTH_SLOT_BASE[53] === 67755);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZMS_LENGTH_SLOT_BASE[53] === 67755);
  * ```
  */
 export const LZMS_LENGTH_SLOT_BASE: Uint32Array = LENGTH_SLOTS.base;
@@ -221,7 +226,8 @@ export const LZMS_LENGTH_SLOT_BASE: Uint32Array = LENGTH_SLOTS.base;
  * @example
  * ```ts
  * import { LZMS_LENGTH_SLOT_EXTRA_BITS } from "./lzms_common.ts";
- * console.assert(LZMS_LENGTH_SLOT_EXTRA_BITS[53] === 30);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZMS_LENGTH_SLOT_EXTRA_BITS[53] === 30);
  * ```
  */
 export const LZMS_LENGTH_SLOT_EXTRA_BITS: Uint8Array = LENGTH_SLOTS.extra;
@@ -244,7 +250,8 @@ function slotOf(bases: Uint32Array, count: number, value: number): number {
  * @example
  * ```ts
  * import { lzmsOffsetSlot } from "./lzms_common.ts";
- * console.assert(lzmsOffsetSlot(9) === 8 && lzmsOffsetSlot(12) === 8);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzmsOffsetSlot(9) === 8 && lzmsOffsetSlot(12) === 8);
  * ```
  */
 export function lzmsOffsetSlot(offset: number): number {
@@ -257,7 +264,8 @@ export function lzmsOffsetSlot(offset: number): number {
  * @example
  * ```ts
  * import { lzmsLengthSlot } from "./lzms_common.ts";
- * console.assert(lzmsLengthSlot(97) === 40);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzmsLengthSlot(97) === 40);
  * ```
  */
 export function lzmsLengthSlot(length: number): number {
@@ -274,7 +282,8 @@ export function lzmsLengthSlot(length: number): number {
  * @example
  * ```ts
  * import { lzmsOffsetSlotCount } from "./lzms_common.ts";
- * console.assert(lzmsOffsetSlotCount(131072) === 203);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzmsOffsetSlotCount(131072) === 203);
  * ```
  */
 export function lzmsOffsetSlotCount(chunkSizeBytes: number): number {
@@ -323,9 +332,10 @@ export const LZMS_MAX_CODE_FREQUENCY = (1 << 12) - 1;
  * @example
  * ```ts
  * import { buildLzmsCodeLengths, LzmsCodeScratch } from "./lzms_common.ts";
+ * import assert from "node:assert/strict";
  * const lengths = new Uint8Array(256);
  * buildLzmsCodeLengths(new Uint32Array(256).fill(1), 256, lengths, new LzmsCodeScratch());
- * console.assert(lengths.every((len) => len === 8));
+ * assert.ok(lengths.every((len) => len === 8));
  * ```
  */
 export function buildLzmsCodeLengths(
@@ -449,12 +459,13 @@ const X86_OPCODE_KIND = (() => {
  * @example
  * ```ts
  * import { lzmsX86Filter } from "./lzms_common.ts";
+ * import assert from "node:assert/strict";
  * const data = new Uint8Array(64).fill(0x90);
  * const copy = data.slice();
  * const usages = new Int32Array(65537);
  * lzmsX86Filter(data, usages, false);
  * lzmsX86Filter(data, usages, true);
- * console.assert(data.every((b, i) => b === copy[i]));
+ * assert.ok(data.every((b, i) => b === copy[i]));
  * ```
  */
 export function lzmsX86Filter(data: Uint8Array, lastTargetUsages: Int32Array, undo: boolean): void {

@@ -66,7 +66,8 @@ export const LZX_MAX_MAIN_SYMBOLS = LZX_NUM_CHARS + LZX_NUM_LEN_HEADERS * LZX_MA
  * @example
  * ```ts
  * import { LZX_EXTRA_BITS } from "./lzx_common.ts";
- * console.assert(LZX_EXTRA_BITS[8] === 3 && LZX_EXTRA_BITS[49] === 17);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZX_EXTRA_BITS[8] === 3 && LZX_EXTRA_BITS[49] === 17);
  * ```
  */
 export const LZX_EXTRA_BITS: Uint8Array = new Uint8Array(LZX_MAX_POSITION_SLOTS);
@@ -77,7 +78,8 @@ export const LZX_EXTRA_BITS: Uint8Array = new Uint8Array(LZX_MAX_POSITION_SLOTS)
  * @example
  * ```ts
  * import { LZX_POSITION_BASES } from "./lzx_common.ts";
- * console.assert(LZX_POSITION_BASES[4] === 4 && LZX_POSITION_BASES[30] === 32768);
+ * import assert from "node:assert/strict";
+ * assert.ok(LZX_POSITION_BASES[4] === 4 && LZX_POSITION_BASES[30] === 32768);
  * ```
  */
 export const LZX_POSITION_BASES: Int32Array = new Int32Array(LZX_MAX_POSITION_SLOTS + 1);
@@ -99,7 +101,8 @@ for (let slot = 0, base = 0; slot <= LZX_MAX_POSITION_SLOTS; slot++) {
  * @example
  * ```ts
  * import { lzxWindowOrder } from "./lzx_common.ts";
- * console.assert(lzxWindowOrder(32768) === 15 && lzxWindowOrder(1 << 20) === 20);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzxWindowOrder(32768) === 15 && lzxWindowOrder(1 << 20) === 20);
  * ```
  */
 export function lzxWindowOrder(chunkSize: number): number {
@@ -117,7 +120,8 @@ export function lzxWindowOrder(chunkSize: number): number {
  * @example
  * ```ts
  * import { lzxPositionSlotCount } from "./lzx_common.ts";
- * console.assert(lzxPositionSlotCount(15) === 30 && lzxPositionSlotCount(21) === 50);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzxPositionSlotCount(15) === 30 && lzxPositionSlotCount(21) === 50);
  * ```
  */
 export function lzxPositionSlotCount(windowOrder: number): number {
@@ -133,7 +137,8 @@ export function lzxPositionSlotCount(windowOrder: number): number {
  * @example
  * ```ts
  * import { lzxMainSymbolCount } from "./lzx_common.ts";
- * console.assert(lzxMainSymbolCount(15) === 496);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzxMainSymbolCount(15) === 496);
  * ```
  */
 export function lzxMainSymbolCount(windowOrder: number): number {
@@ -146,7 +151,8 @@ export function lzxMainSymbolCount(windowOrder: number): number {
  * @example
  * ```ts
  * import { lzxPositionSlot } from "./lzx_common.ts";
- * console.assert(lzxPositionSlot(1 + 2) === 3 && lzxPositionSlot(32766 + 2) === 30);
+ * import assert from "node:assert/strict";
+ * assert.ok(lzxPositionSlot(1 + 2) === 3 && lzxPositionSlot(32766 + 2) === 30);
  * ```
  */
 export function lzxPositionSlot(formattedOffset: number): number {
@@ -167,11 +173,12 @@ export function lzxPositionSlot(formattedOffset: number): number {
  * @example
  * ```ts
  * import { lzxE8Do, lzxE8Undo } from "./lzx_common.ts";
+ * import assert from "node:assert/strict";
  * const code = Uint8Array.of(0x90, 0xe8, 0x10, 0, 0, 0, ...new Array(12).fill(0x90));
  * lzxE8Do(code); // the operand becomes 0x10 + 1 = 0x11
- * console.assert(code[2] === 0x11);
+ * assert.equal(code[2], 0x11);
  * lzxE8Undo(code);
- * console.assert(code[2] === 0x10);
+ * assert.equal(code[2], 0x10);
  * ```
  */
 export function lzxE8Undo(data: Uint8Array): void {
@@ -208,10 +215,11 @@ export function lzxE8Undo(data: Uint8Array): void {
  * @example
  * ```ts
  * import { lzxE8Do } from "./lzx_common.ts";
+ * import assert from "node:assert/strict";
  * const code = new Uint8Array(16).fill(0x90);
  * code[0] = 0xe8;
  * lzxE8Do(code); // at position 0, relative 0x90909090 (negative) is out of range: unchanged
- * console.assert(code[1] === 0x90);
+ * assert.ok(code[1] === 0x90);
  * ```
  */
 export function lzxE8Do(data: Uint8Array): void {

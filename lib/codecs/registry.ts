@@ -18,8 +18,9 @@ export type ChunkCodec = Exclude<CompressionType, "none">;
  * @example
  * ```ts
  * import { createDecompressor } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * const decoder = createDecompressor("lzx", 32768);
- * console.assert(typeof decoder.decompress === "function");
+ * assert.ok(typeof decoder.decompress === "function");
  * ```
  */
 export function createDecompressor(type: ChunkCodec, chunkSize: number): ChunkDecompressor {
@@ -39,8 +40,9 @@ export function createDecompressor(type: ChunkCodec, chunkSize: number): ChunkDe
  * @example
  * ```ts
  * import { DecompressorCache } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * const cache = new DecompressorCache();
- * console.assert(cache.get("xpress", 32768) === cache.get("xpress", 32768));
+ * assert.ok(cache.get("xpress", 32768) === cache.get("xpress", 32768));
  * ```
  */
 export class DecompressorCache {
@@ -65,8 +67,9 @@ export class DecompressorCache {
  * @example
  * ```ts
  * import { createCompressor } from "./registry.ts";
+ * import assert from "node:assert/strict";
  * const encoder = createCompressor("xpress", 32768, 50);
- * console.assert(typeof encoder.compress === "function");
+ * assert.ok(typeof encoder.compress === "function");
  * ```
  */
 export function createCompressor(

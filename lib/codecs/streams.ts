@@ -131,9 +131,10 @@ class ChunkedDecompressionStream {
  * @example
  * ```ts
  * import { XpressDecompressionStream } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const framed = Uint8Array.of(0, 0x80, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 104, 105);
  * const text = await new Response(ReadableStream.from([framed]).pipeThrough(new XpressDecompressionStream())).text();
- * console.assert(text === "hi");
+ * assert.ok(text === "hi");
  * ```
  */
 export class XpressDecompressionStream extends ChunkedDecompressionStream {
@@ -247,11 +248,12 @@ class ChunkedCompressionStream {
  * @example
  * ```ts
  * import { XpressCompressionStream, XpressDecompressionStream } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const text = "hello hello hello hello hello";
  * const round = ReadableStream.from([new TextEncoder().encode(text)])
  *   .pipeThrough(new XpressCompressionStream())
  *   .pipeThrough(new XpressDecompressionStream());
- * console.assert(await new Response(round).text() === text);
+ * assert.ok(await new Response(round).text() === text);
  * ```
  */
 export class XpressCompressionStream extends ChunkedCompressionStream {

@@ -19,8 +19,9 @@ function digest(text: string): Uint8Array {
  * @example
  * ```ts
  * import { basicAuthChecker } from "./basic_auth.ts";
+ * import assert from "node:assert/strict";
  * const check = basicAuthChecker({ user: "u", password: "p" });
- * console.assert(check(`Basic ${btoa("u:p")}`) && !check(`Basic ${btoa("u:q")}`) && !check(null));
+ * assert.ok(check(`Basic ${btoa("u:p")}`) && !check(`Basic ${btoa("u:q")}`) && !check(null));
  * ```
  */
 export function basicAuthChecker(credentials: Credentials): (header: string | null) => boolean {

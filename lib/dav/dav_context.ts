@@ -77,7 +77,8 @@ const REASON_STATUS: Record<ViewErrorReason, number> = {
  * ```ts
  * import { statusFor } from "./dav_context.ts";
  * import { ViewError } from "../view/types.ts";
- * console.assert(statusFor(new ViewError("no /a", "not-found", "/a")) === 404);
+ * import assert from "node:assert/strict";
+ * assert.ok(statusFor(new ViewError("no /a", "not-found", "/a")) === 404);
  * ```
  */
 export function statusFor(error: unknown): number {

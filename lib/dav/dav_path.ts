@@ -29,7 +29,8 @@ export interface DavPath {
  * @example
  * ```ts
  * import { decodeDavPath } from "./dav_path.ts";
- * console.assert(decodeDavPath("/dir%20one/caf%C3%A9/").path === "/dir one/café");
+ * import assert from "node:assert/strict";
+ * assert.ok(decodeDavPath("/dir%20one/caf%C3%A9/").path === "/dir one/café");
  * ```
  */
 export function decodeDavPath(encodedPath: string): DavPath {
@@ -63,7 +64,8 @@ export function decodeDavPath(encodedPath: string): DavPath {
  * @example
  * ```ts
  * import { encodeDavPath } from "./dav_path.ts";
- * console.assert(encodeDavPath("/a b/c#", true) === "/a%20b/c%23/");
+ * import assert from "node:assert/strict";
+ * assert.ok(encodeDavPath("/a b/c#", true) === "/a%20b/c%23/");
  * ```
  */
 export function encodeDavPath(path: string, collection: boolean): string {
@@ -95,8 +97,9 @@ export interface RawUrl {
  * @example
  * ```ts
  * import { splitRawUrl } from "./dav_path.ts";
+ * import assert from "node:assert/strict";
  * const url = splitRawUrl("http://Host:80/a/../b?q#f");
- * console.assert(url.host === "host:80" && url.path === "/a/../b" && url.fragment);
+ * assert.ok(url.host === "host:80" && url.path === "/a/../b" && url.fragment);
  * ```
  */
 export function splitRawUrl(raw: string): RawUrl {
@@ -130,10 +133,11 @@ export function splitRawUrl(raw: string): RawUrl {
  * @example
  * ```ts
  * import { resolveDavUrl } from "./dav_path.ts";
+ * import assert from "node:assert/strict";
  * const origin = { protocol: "http:", host: "127.0.0.1:8080" };
- * console.assert(resolveDavUrl("/c%20d", origin)?.path === "/c d");
- * console.assert(resolveDavUrl("http://127.0.0.1:8080/e", origin)?.path === "/e");
- * console.assert(resolveDavUrl("http://example.com/c", origin) === undefined);
+ * assert.ok(resolveDavUrl("/c%20d", origin)?.path === "/c d");
+ * assert.ok(resolveDavUrl("http://127.0.0.1:8080/e", origin)?.path === "/e");
+ * assert.ok(resolveDavUrl("http://example.com/c", origin) === undefined);
  * ```
  */
 export function resolveDavUrl(

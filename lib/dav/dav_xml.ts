@@ -60,7 +60,8 @@ export function escapeXml(text: string): string {
  * @example
  * ```ts
  * import { propElement } from "./dav_xml.ts";
- * console.assert(propElement({ ns: "DAV:", local: "getetag" }, "x") === "<D:getetag>x</D:getetag>");
+ * import assert from "node:assert/strict";
+ * assert.ok(propElement({ ns: "DAV:", local: "getetag" }, "x") === "<D:getetag>x</D:getetag>");
  * ```
  */
 export function propElement(name: PropName, innerXml = ""): string {
@@ -122,8 +123,9 @@ function expectRoot(text: string, local: string): Element {
  * @example
  * ```ts
  * import { parsePropfind } from "./dav_xml.ts";
+ * import assert from "node:assert/strict";
  * const r = parsePropfind('<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>');
- * console.assert(r.type === "prop" && r.names[0]?.local === "getetag");
+ * assert.ok(r.type === "prop" && r.names[0]?.local === "getetag");
  * ```
  */
 export function parsePropfind(text: string): PropfindRequest {
@@ -148,11 +150,12 @@ export function parsePropfind(text: string): PropfindRequest {
  * @example
  * ```ts
  * import { parsePropPatch } from "./dav_xml.ts";
+ * import assert from "node:assert/strict";
  * const ops = parsePropPatch(
  *   '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><a xmlns="urn:x">1</a></D:prop></D:set>' +
  *     "</D:propertyupdate>",
  * );
- * console.assert(ops[0]?.op === "set" && ops[0].name.ns === "urn:x");
+ * assert.ok(ops[0]?.op === "set" && ops[0].name.ns === "urn:x");
  * ```
  */
 export function parsePropPatch(text: string): PropPatchOperation[] {
@@ -183,11 +186,12 @@ export function parsePropPatch(text: string): PropPatchOperation[] {
  * @example
  * ```ts
  * import { parseLockInfo } from "./dav_xml.ts";
+ * import assert from "node:assert/strict";
  * const info = parseLockInfo(
  *   '<lockinfo xmlns="DAV:"><lockscope><shared/></lockscope><locktype><write/></locktype>' +
  *     "<owner>me</owner></lockinfo>",
  * );
- * console.assert(info.scope === "shared" && info.ownerXml?.includes("me") === true);
+ * assert.ok(info.scope === "shared" && info.ownerXml?.includes("me") === true);
  * ```
  */
 export function parseLockInfo(text: string): LockInfo {

@@ -10,13 +10,14 @@
  * @example
  * ```ts
  * import { Gate } from "./gate.ts";
+ * import assert from "node:assert/strict";
  * const gate = new Gate();
  * const order: string[] = [];
  * await Promise.all([
  *   gate.shared(async () => { await new Promise((r) => setTimeout(r, 10)); order.push("request"); }),
  *   gate.exclusive(() => { order.push("commit"); return Promise.resolve(); }),
  * ]);
- * console.assert(order.join() === "request,commit");
+ * assert.equal(order.join(), "request,commit");
  * ```
  */
 export class Gate {
@@ -31,13 +32,16 @@ export class Gate {
     for (const wake of waiters) wake();
   }
 
-  async #wait(ready: () => boolean): Promise<void> {
-    while (!ready()) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  /** Resolves at the next change of state. */
+  #next(): Promise<void> {
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 
   /** Runs `work` alongside other shared work, never during exclusive work. */
   async shared<T>(work: () => Promise<T>): Promise<T> {
-    await this.#wait(() => !this.#exclusiveHeld && this.#exclusiveWaiting === 0);
+    // Admission is synchronous when nothing blocks it, so that an exclusive holder asking in the
+    // same tick sees this work as in progress and waits for it.
+    while (this.#exclusiveHeld || this.#exclusiveWaiting > 0) await this.#next();
     this.#sharedCount++;
     try {
       return await work();
@@ -51,7 +55,7 @@ export class Gate {
   async exclusive<T>(work: () => Promise<T>): Promise<T> {
     this.#exclusiveWaiting++;
     try {
-      await this.#wait(() => !this.#exclusiveHeld && this.#sharedCount === 0);
+      while (this.#exclusiveHeld || this.#sharedCount > 0) await this.#next();
     } finally {
       this.#exclusiveWaiting--;
     }

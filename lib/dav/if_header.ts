@@ -31,9 +31,10 @@ export class IfHeaderError extends Error {
  * @example
  * ```ts
  * import { parseIfHeader } from "./if_header.ts";
+ * import assert from "node:assert/strict";
  * const lists = parseIfHeader('</a> (<urn:uuid:1> ["x"]) (Not <DAV:no-lock>)');
- * console.assert(lists.length === 2 && lists[1]?.resource === "/a");
- * console.assert(lists[1]?.conditions[0]?.not === true);
+ * assert.ok(lists.length === 2 && lists[1]?.resource === "/a");
+ * assert.ok(lists[1]?.conditions[0]?.not === true);
  * ```
  */
 export function parseIfHeader(header: string): IfList[] {
@@ -113,9 +114,10 @@ export interface IfResourceState {
  * @example
  * ```ts
  * import { evaluateIf, parseIfHeader } from "./if_header.ts";
+ * import assert from "node:assert/strict";
  * const state = () => ({ etag: '"e"', lockTokens: new Set<string>() });
- * console.assert(evaluateIf(parseIfHeader('(Not <DAV:no-lock> ["e"])'), state));
- * console.assert(!evaluateIf(parseIfHeader("(<DAV:no-lock>)"), state));
+ * assert.ok(evaluateIf(parseIfHeader('(Not <DAV:no-lock> ["e"])'), state));
+ * assert.ok(!evaluateIf(parseIfHeader("(<DAV:no-lock>)"), state));
  * ```
  */
 export function evaluateIf(

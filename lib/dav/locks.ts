@@ -36,8 +36,9 @@ export const DEFAULT_LOCK_TIMEOUT_SECONDS = 3600;
  * @example
  * ```ts
  * import { parseTimeout } from "./locks.ts";
- * console.assert(parseTimeout("Second-60, Infinite") === 60);
- * console.assert(parseTimeout(null) === 3600);
+ * import assert from "node:assert/strict";
+ * assert.ok(parseTimeout("Second-60, Infinite") === 60);
+ * assert.ok(parseTimeout(null) === 3600);
  * ```
  */
 export function parseTimeout(header: string | null): number {
@@ -65,10 +66,11 @@ export interface LockRequest {
  * @example
  * ```ts
  * import { LockManager } from "./locks.ts";
+ * import assert from "node:assert/strict";
  * const locks = new LockManager();
  * const lock = locks.create("/a", { scope: "exclusive", depth: "infinity", timeoutSeconds: 60, collection: true });
- * console.assert(lock !== undefined && locks.covering("/a/b").length === 1);
- * console.assert(locks.create("/a/b", { scope: "shared", depth: "0", timeoutSeconds: 60, collection: false }) === undefined);
+ * assert.ok(lock !== undefined && locks.covering("/a/b").length === 1);
+ * assert.ok(locks.create("/a/b", { scope: "shared", depth: "0", timeoutSeconds: 60, collection: false }) === undefined);
  * ```
  */
 export class LockManager {

@@ -19,7 +19,8 @@ export interface NamedImageView {
  * @example
  * ```ts
  * import { imageFolderNames } from "./multi_image_view.ts";
- * console.assert(imageFolderNames(["Base", "", "Base", "a/b"]).join("|") === "Base|2|3 Base|4");
+ * import assert from "node:assert/strict";
+ * assert.ok(imageFolderNames(["Base", "", "Base", "a/b"]).join("|") === "Base|2|3 Base|4");
  * ```
  */
 export function imageFolderNames(images: readonly string[]): string[] {

@@ -53,7 +53,8 @@ const CONTENT_TYPES: Record<string, string> = {
  * @example
  * ```ts
  * import { contentTypeFor } from "./properties.ts";
- * console.assert(contentTypeFor("/a/readme.TXT") === "text/plain; charset=utf-8");
+ * import assert from "node:assert/strict";
+ * assert.ok(contentTypeFor("/a/readme.TXT") === "text/plain; charset=utf-8");
  * ```
  */
 export function contentTypeFor(path: string): string {
@@ -69,8 +70,9 @@ export function contentTypeFor(path: string): string {
  * ```ts
  * import { etagFor } from "./properties.ts";
  * import type { ViewEntry } from "../view/types.ts";
+ * import assert from "node:assert/strict";
  * const entry = { id: 7, size: 3, lastWriteTime: 1000, hash: "ab", changed: false } as ViewEntry;
- * console.assert(etagFor(entry) === '"ab"');
+ * assert.ok(etagFor(entry) === '"ab"');
  * ```
  */
 export function etagFor(entry: ViewEntry): string {
@@ -156,10 +158,11 @@ export function livePropertyXml(
  * @example
  * ```ts
  * import { DeadProperties } from "./properties.ts";
+ * import assert from "node:assert/strict";
  * const store = new DeadProperties();
  * store.set("/a", "{urn:x}p", '<p xmlns="urn:x">1</p>');
  * store.move("/a", "/b");
- * console.assert(store.get("/b").size === 1 && store.get("/a").size === 0);
+ * assert.ok(store.get("/b").size === 1 && store.get("/a").size === 0);
  * ```
  */
 export class DeadProperties {

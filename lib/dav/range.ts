@@ -19,9 +19,10 @@ export type RangeDecision =
  * @example
  * ```ts
  * import { parseRange } from "./range.ts";
+ * import assert from "node:assert/strict";
  * const r = parseRange("bytes=-100", 1000);
- * console.assert(r.type === "partial" && r.start === 900 && r.end === 1000);
- * console.assert(parseRange("bytes=1000-", 1000).type === "unsatisfiable");
+ * assert.ok(r.type === "partial" && r.start === 900 && r.end === 1000);
+ * assert.ok(parseRange("bytes=1000-", 1000).type === "unsatisfiable");
  * ```
  */
 export function parseRange(header: string | null, size: number): RangeDecision {

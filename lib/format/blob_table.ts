@@ -67,7 +67,8 @@ export interface BlobTableGroups {
  * @example
  * ```ts
  * import { parseBlobTable } from "./blob_table.ts";
- * console.assert(parseBlobTable(new Uint8Array(0)).length === 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(parseBlobTable(new Uint8Array(0)).length === 0);
  * ```
  */
 export function parseBlobTable(bytes: Uint8Array): BlobTableEntry[] {

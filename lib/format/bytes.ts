@@ -13,9 +13,10 @@ export function viewOf(bytes: Uint8Array): DataView {
  * @example
  * ```ts
  * import { readU64 } from "./bytes.ts";
+ * import assert from "node:assert/strict";
  * const view = new DataView(new Uint8Array(8).buffer);
  * view.setUint32(0, 5, true);
- * console.assert(readU64(view, 0, "size") === 5);
+ * assert.ok(readU64(view, 0, "size") === 5);
  * ```
  */
 export function readU64(view: DataView, offset: number, field: string): number {

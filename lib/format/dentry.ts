@@ -100,8 +100,9 @@ export interface ParsedDentry {
  * @example
  * ```ts
  * import { parseDentry } from "./dentry.ts";
+ * import assert from "node:assert/strict";
  * const end = parseDentry(new Uint8Array(8), 0);
- * console.assert(end.dentry === null && end.next === 8);
+ * assert.ok(end.dentry === null && end.next === 8);
  * ```
  */
 export function parseDentry(metadata: Uint8Array, offset: number): ParsedDentry {

@@ -120,9 +120,10 @@ export const CHUNK_SIZE_LIMITS: Record<Exclude<CompressionType, "none">, [number
  * @example Read the number of images
  * ```ts
  * import { parseHeader, WIM_HEADER_SIZE } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const file = await Deno.readFile("tests/fixtures/xpress.wim");
  * const header = parseHeader(file.subarray(0, WIM_HEADER_SIZE));
- * console.assert(header.imageCount === 1);
+ * assert.ok(header.imageCount === 1);
  * ```
  */
 export function parseHeader(bytes: Uint8Array): WimHeader {
@@ -194,9 +195,10 @@ function validateChunkSize(header: WimHeader): void {
  * @example
  * ```ts
  * import { parseHeader, serializeHeader } from "./header.ts";
+ * import assert from "node:assert/strict";
  * const file = await Deno.readFile("tests/fixtures/xpress.wim");
  * const header = parseHeader(file.subarray(0, 208));
- * console.assert(serializeHeader(header).every((b, i) => b === file[i]));
+ * assert.ok(serializeHeader(header).every((b, i) => b === file[i]));
  * ```
  */
 export function serializeHeader(header: WimHeader): Uint8Array {

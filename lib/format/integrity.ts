@@ -26,8 +26,9 @@ export const INTEGRITY_CHUNK_SIZE = 10 * 1024 * 1024;
  * @example
  * ```ts
  * import { parseIntegrityTable, serializeIntegrityTable } from "./integrity.ts";
+ * import assert from "node:assert/strict";
  * const bytes = serializeIntegrityTable({ chunkSize: 4, hashes: [new Uint8Array(20)] });
- * console.assert(parseIntegrityTable(bytes, 3).hashes.length === 1);
+ * assert.ok(parseIntegrityTable(bytes, 3).hashes.length === 1);
  * ```
  */
 export function parseIntegrityTable(bytes: Uint8Array, coveredBytes: number): IntegrityTable {

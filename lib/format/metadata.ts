@@ -52,10 +52,11 @@ export function isDirectory(dentry: Pick<DentryRecord, "attributes">): boolean {
  * @example
  * ```ts
  * import { parseMetadata } from "./metadata.ts";
+ * import assert from "node:assert/strict";
  * // security data (8 bytes), root dentry of 102 bytes rounded to 104, end marker
  * const bytes = new Uint8Array(8 + 104 + 8);
  * bytes[0] = 8; bytes[8] = 104; bytes[16] = 0x10;
- * console.assert(parseMetadata(bytes).root.children.length === 0);
+ * assert.ok(parseMetadata(bytes).root.children.length === 0);
  * ```
  */
 export function parseMetadata(bytes: Uint8Array): ImageMetadata {
@@ -115,9 +116,10 @@ function isUsableName(dentry: DentryRecord): boolean {
  * @example
  * ```ts
  * import { dentryStreams } from "./metadata.ts";
+ * import assert from "node:assert/strict";
  * const hash = new Uint8Array(20).fill(1);
  * const streams = dentryStreams({ attributes: 0x80, mainHash: hash, streams: [] });
- * console.assert(streams.data === hash && streams.reparse === null);
+ * assert.ok(streams.data === hash && streams.reparse === null);
  * ```
  */
 export function dentryStreams(
@@ -155,10 +157,11 @@ export interface WalkedDentry {
  * @example
  * ```ts
  * import { parseMetadata, walkTree } from "./metadata.ts";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(120);
  * bytes[0] = 8; bytes[8] = 104; bytes[16] = 0x10;
  * const paths = [...walkTree(parseMetadata(bytes).root)].map((d) => d.path);
- * console.assert(paths.length === 1 && paths[0] === "");
+ * assert.ok(paths.length === 1 && paths[0] === "");
  * ```
  */
 export function* walkTree(

@@ -98,7 +98,8 @@ function align8(n: number): number {
  * @example
  * ```ts
  * import { compareNames } from "./metadata_writer.ts";
- * console.assert(["b", "_", "A"].sort(compareNames).join("") === "Ab_");
+ * import assert from "node:assert/strict";
+ * assert.ok(["b", "_", "A"].sort(compareNames).join("") === "Ab_");
  * ```
  */
 export function compareNames(a: string, b: string): number {
@@ -132,9 +133,10 @@ function upcase(unit: number): number {
  * ```ts
  * import { serializeMetadata } from "./metadata_writer.ts";
  * import { parseMetadata } from "./metadata.ts";
+ * import assert from "node:assert/strict";
  * const root = { name: "", attributes: 0x10, creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n,
  *   dataHash: null, children: [] };
- * console.assert(parseMetadata(serializeMetadata([], root)).root.children.length === 0);
+ * assert.ok(parseMetadata(serializeMetadata([], root)).root.children.length === 0);
  * ```
  */
 export function serializeMetadata(

@@ -38,8 +38,9 @@ export interface PipableBlobHeader {
  * @example
  * ```ts
  * import { parsePipableBlobHeader, serializePipableBlobHeader } from "./pipable_blob_header.ts";
+ * import assert from "node:assert/strict";
  * const bytes = serializePipableBlobHeader({ size: 6, hash: new Uint8Array(20), flags: 4 });
- * console.assert(parsePipableBlobHeader(bytes).size === 6);
+ * assert.ok(parsePipableBlobHeader(bytes).size === 6);
  * ```
  */
 export function parsePipableBlobHeader(bytes: Uint8Array): PipableBlobHeader {
@@ -65,8 +66,9 @@ export function parsePipableBlobHeader(bytes: Uint8Array): PipableBlobHeader {
  * @example
  * ```ts
  * import { serializePipableBlobHeader } from "./pipable_blob_header.ts";
+ * import assert from "node:assert/strict";
  * const bytes = serializePipableBlobHeader({ size: 1, hash: new Uint8Array(20), flags: 2 });
- * console.assert(bytes.length === 40 && bytes[36] === 2);
+ * assert.ok(bytes.length === 40 && bytes[36] === 2);
  * ```
  */
 export function serializePipableBlobHeader(

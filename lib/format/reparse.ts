@@ -30,8 +30,9 @@ export interface LinkReparseData {
  * @example
  * ```ts
  * import { parseLinkReparseData, serializeSymlinkReparseData } from "./reparse.ts";
+ * import assert from "node:assert/strict";
  * const data = serializeSymlinkReparseData({ substituteName: "a", printName: "a", relative: true });
- * console.assert(parseLinkReparseData(0xa000000c, data)?.substituteName === "a");
+ * assert.ok(parseLinkReparseData(0xa000000c, data)?.substituteName === "a");
  * ```
  */
 export function parseLinkReparseData(tag: number, data: Uint8Array): LinkReparseData | null {

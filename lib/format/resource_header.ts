@@ -33,8 +33,9 @@ export const EMPTY_RESOURCE: ResourceHeader = {
  * @example
  * ```ts
  * import { parseResourceHeader } from "./resource_header.ts";
+ * import assert from "node:assert/strict";
  * const header = parseResourceHeader(new Uint8Array(24));
- * console.assert(header.sizeInWim === 0);
+ * assert.ok(header.sizeInWim === 0);
  * ```
  */
 export function parseResourceHeader(bytes: Uint8Array, field = "resource header"): ResourceHeader {

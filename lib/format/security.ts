@@ -24,8 +24,9 @@ export interface SecurityData {
  * @example
  * ```ts
  * import { parseSecurityData } from "./security.ts";
+ * import assert from "node:assert/strict";
  * const data = parseSecurityData(Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0));
- * console.assert(data.length === 8 && data.descriptors.length === 0);
+ * assert.ok(data.length === 8 && data.descriptors.length === 0);
  * ```
  */
 export function parseSecurityData(metadata: Uint8Array): SecurityData {

@@ -35,7 +35,8 @@ const UNIX_DATA_SIZE = 16;
  * @example
  * ```ts
  * import { parseTaggedItems } from "./tagged_items.ts";
- * console.assert(parseTaggedItems(new Uint8Array(0)).length === 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(parseTaggedItems(new Uint8Array(0)).length === 0);
  * ```
  */
 export function parseTaggedItems(area: Uint8Array): TaggedItem[] {

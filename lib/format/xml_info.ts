@@ -44,9 +44,10 @@ const utf16Decoder = new TextDecoder("utf-16le");
  * @example
  * ```ts
  * import { WimXml } from "./xml_info.ts";
+ * import assert from "node:assert/strict";
  * const xml = WimXml.create();
  * xml.addImage({ name: "Base", description: "" });
- * console.assert(WimXml.parse(xml.serialize()).images()[0]?.name === "Base");
+ * assert.ok(WimXml.parse(xml.serialize()).images()[0]?.name === "Base");
  * ```
  */
 export class WimXml {

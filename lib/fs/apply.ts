@@ -88,10 +88,11 @@ const WARNING_TEXT: Record<WarningCode, string> = {
  * @example
  * ```ts
  * import { applyImage, Wim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/xpress.wim");
  * const target = await Deno.makeTempDir();
  * const report = await applyImage(wim, 1, target);
- * console.assert(report.files > 0);
+ * assert.ok(report.files > 0);
  * await Deno.remove(target, { recursive: true });
  * ```
  */

@@ -56,9 +56,10 @@ export interface ApplyDataSource {
  * ```ts
  * import { Wim } from "../wim/wim.ts";
  * import { wimDataSource } from "./apply_source.ts";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/lzx.wim");
  * const source = wimDataSource(wim);
- * console.assert(source.blob("f572d396fae9206628714fb2ce00f72e94f2258f")?.size === 6);
+ * assert.ok(source.blob("f572d396fae9206628714fb2ce00f72e94f2258f")?.size === 6);
  * ```
  */
 export function wimDataSource(wim: Wim): ApplyDataSource {

@@ -35,8 +35,9 @@ const SECTIONS: Record<string, Section> = {
  * @example
  * ```ts
  * import { matchesAny, parseCaptureConfig } from "./capture_config.ts";
+ * import assert from "node:assert/strict";
  * const config = parseCaptureConfig("[ExclusionList]\n\\pagefile.sys\n*.tmp\n");
- * console.assert(matchesAny(config.exclude, "/dir/a.TMP") && !matchesAny(config.exclude, "/dir/pagefile.sys"));
+ * assert.ok(matchesAny(config.exclude, "/dir/a.TMP") && !matchesAny(config.exclude, "/dir/pagefile.sys"));
  * ```
  */
 export function parseCaptureConfig(text: string, file = "capture configuration"): CaptureConfig {

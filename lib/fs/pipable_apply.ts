@@ -32,13 +32,14 @@ export interface PipableApplyOptions extends Omit<ApplyOptions, "paths"> {
  * @example Apply a pipable WIM read as a stream (`Deno.stdin.readable` for `apply -`)
  * ```ts
  * import { applyPipableStream, createWim, scanTree } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const { root } = await scanTree("examples/sample-tree");
  * const path = await Deno.makeTempFile();
  * await createWim(path, [{ root, name: "sample" }], { pipable: true });
  * const target = await Deno.makeTempDir();
  * const file = await Deno.open(path);
  * const report = await applyPipableStream(file.readable, undefined, target);
- * console.assert(report.files > 0);
+ * assert.ok(report.files > 0);
  * await Deno.remove(target, { recursive: true });
  * await Deno.remove(path);
  * ```

@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { unsafeNameReason } from "./safe_path.ts";
- * console.assert(unsafeNameReason("..") !== null && unsafeNameReason("a.txt") === null);
+ * import assert from "node:assert/strict";
+ * assert.ok(unsafeNameReason("..") !== null && unsafeNameReason("a.txt") === null);
  * ```
  */
 export function unsafeNameReason(name: string): string | null {
@@ -34,8 +35,9 @@ const NT_PREFIXES = ["\\??\\", "\\DosDevices\\", "\\Device\\", "\\\\?\\"];
  * @example
  * ```ts
  * import { linkTargetForHost } from "./safe_path.ts";
- * console.assert(linkTargetForHost("\\??\\C:\\dir\\a", false, true, "/dst") === "/dst/dir/a");
- * console.assert(linkTargetForHost("dir1\\b.txt", true, false, "/dst") === "dir1/b.txt");
+ * import assert from "node:assert/strict";
+ * assert.ok(linkTargetForHost("\\??\\C:\\dir\\a", false, true, "/dst") === "/dst/dir/a");
+ * assert.ok(linkTargetForHost("dir1\\b.txt", true, false, "/dst") === "dir1/b.txt");
  * ```
  */
 export function linkTargetForHost(

@@ -61,8 +61,9 @@ const WARNINGS: Partial<Record<WarningCode, string>> = {
  * @example
  * ```ts
  * import { scanTree } from "./scan.ts";
+ * import assert from "node:assert/strict";
  * const result = await scanTree("tests/fixtures");
- * console.assert(result.files > 0);
+ * assert.ok(result.files > 0);
  * ```
  */
 export async function scanTree(source: string, options: ScanOptions = {}): Promise<ScanResult> {

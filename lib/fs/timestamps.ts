@@ -26,8 +26,9 @@ export interface UnixTime {
  * @example
  * ```ts
  * import { filetimeToUnix } from "./timestamps.ts";
+ * import assert from "node:assert/strict";
  * const t = filetimeToUnix(132224078451234567n);
- * console.assert(t.seconds === 1577934245n && t.nanoseconds === 123456700);
+ * assert.ok(t.seconds === 1577934245n && t.nanoseconds === 123456700);
  * ```
  */
 export function filetimeToUnix(filetime: bigint): UnixTime {
@@ -47,7 +48,8 @@ export function filetimeToUnix(filetime: bigint): UnixTime {
  * @example
  * ```ts
  * import { unixToFiletime } from "./timestamps.ts";
- * console.assert(unixToFiletime({ seconds: 0n, nanoseconds: 0 }) === 116444736000000000n);
+ * import assert from "node:assert/strict";
+ * assert.ok(unixToFiletime({ seconds: 0n, nanoseconds: 0 }) === 116444736000000000n);
  * ```
  */
 export function unixToFiletime(time: UnixTime): bigint {

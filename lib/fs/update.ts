@@ -33,8 +33,9 @@ export type UpdateCommand =
  * @example
  * ```ts
  * import { parseUpdateCommands } from "./update.ts";
+ * import assert from "node:assert/strict";
  * const [command] = parseUpdateCommands('add "drivers dir" /Windows/INF\n');
- * console.assert(command?.type === "add");
+ * assert.ok(command?.type === "add");
  * ```
  */
 export function parseUpdateCommands(text: string): UpdateCommand[] {

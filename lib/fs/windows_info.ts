@@ -28,7 +28,8 @@ const CURRENT_VERSION = "Microsoft\\Windows NT\\CurrentVersion";
  * @example
  * ```ts
  * import { windowsProperties } from "./windows_info.ts";
- * console.assert(windowsProperties("tests/fixtures").length === 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(windowsProperties("tests/fixtures").length === 0);
  * ```
  */
 export function windowsProperties(source: string): XmlProperties {

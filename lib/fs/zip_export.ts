@@ -53,10 +53,11 @@ export interface ExportZipReport {
  * @example Export the first image
  * ```ts
  * import { exportImageToZip, Wim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/lzx.wim");
  * const zip = await Deno.makeTempFile({ suffix: ".zip" });
  * const report = await exportImageToZip(wim, 1, zip, { level: 0 });
- * console.assert(report.files > 0);
+ * assert.ok(report.files > 0);
  * await Deno.remove(zip);
  * ```
  */

@@ -127,11 +127,12 @@ async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<Uint8Arr
  * @example Scan a zip written by exportImageToZip
  * ```ts
  * import { exportImageToZip, scanZip, Wim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/lzx.wim");
  * const zip = await Deno.makeTempFile({ suffix: ".zip" });
  * await exportImageToZip(wim, 1, zip);
  * const scan = await scanZip(zip);
- * console.assert(scan.files > 0 && scan.root.children !== undefined);
+ * assert.ok(scan.files > 0 && scan.root.children !== undefined);
  * await Deno.remove(zip);
  * ```
  */

@@ -49,7 +49,8 @@ export type Reply = Uint8Array | null;
  * ```ts
  * import { errnoFor } from "./context.ts";
  * import { ViewError } from "../view/types.ts";
- * console.assert(errnoFor(new ViewError("no /x", "not-found", "/x")) === 2);
+ * import assert from "node:assert/strict";
+ * assert.ok(errnoFor(new ViewError("no /x", "not-found", "/x")) === 2);
  * ```
  */
 export function errnoFor(error: unknown): number {

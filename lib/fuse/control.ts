@@ -51,8 +51,9 @@ export async function canonicalMountpoint(mountpoint: string): Promise<string> {
  * @example
  * ```ts
  * import { controlSocketPath } from "./control.ts";
+ * import assert from "node:assert/strict";
  * const path = controlSocketPath("/mnt/image");
- * console.assert(path.endsWith(".sock") && path === controlSocketPath("/mnt/image"));
+ * assert.ok(path.endsWith(".sock") && path === controlSocketPath("/mnt/image"));
  * ```
  */
 export function controlSocketPath(mountpoint: string): string {

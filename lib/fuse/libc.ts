@@ -68,8 +68,9 @@ let loaded: LibcSymbols | null | undefined;
  * @example
  * ```ts
  * import { loadLibc } from "./libc.ts";
+ * import assert from "node:assert/strict";
  * const libc = loadLibc();
- * console.assert(libc === null || typeof libc.open === "function");
+ * assert.ok(libc === null || typeof libc.open === "function");
  * ```
  */
 export function loadLibc(): LibcSymbols | null {

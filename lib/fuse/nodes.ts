@@ -25,10 +25,11 @@ export class NodeTable {
    * @example
    * ```ts
    * import { NodeTable } from "./nodes.ts";
+   * import assert from "node:assert/strict";
    * const nodes = new NodeTable();
    * const id = nodes.lookup("/a/b");
    * nodes.rename("/a", "/c");
-   * console.assert(nodes.path(id) === "/c/b" && nodes.path(1n) === "/");
+   * assert.ok(nodes.path(id) === "/c/b" && nodes.path(1n) === "/");
    * ```
    */
   path(nodeId: bigint): string | undefined {

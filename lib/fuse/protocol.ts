@@ -125,6 +125,7 @@ export class FuseRequest {
    * @example
    * ```ts
    * import { FuseRequest, Opcode } from "./protocol.ts";
+   * import assert from "node:assert/strict";
    * const bytes = new Uint8Array(46);
    * const view = new DataView(bytes.buffer);
    * view.setUint32(0, 46, true);
@@ -133,7 +134,7 @@ export class FuseRequest {
    * view.setBigUint64(16, 1n, true);
    * bytes.set(new TextEncoder().encode("hello\0"), 40);
    * const request = new FuseRequest(bytes);
-   * console.assert(request.opcode === Opcode.LOOKUP && request.name() === "hello");
+   * assert.ok(request.opcode === Opcode.LOOKUP && request.name() === "hello");
    * ```
    */
   constructor(bytes: Uint8Array) {
@@ -281,12 +282,13 @@ function writeValidity(out: ReplyWriter, seconds: number): void {
  * @example
  * ```ts
  * import { encodeEntryOut, ENTRY_OUT_SIZE } from "./protocol.ts";
+ * import assert from "node:assert/strict";
  * const zero = { seconds: 0n, nanoseconds: 0 };
  * const attr = { ino: 5, size: 3, mode: 0o100644, nlink: 1, uid: 0, gid: 0,
  *   atime: zero, mtime: { seconds: 1n, nanoseconds: 500_000_000 }, ctime: zero };
  * const bytes = encodeEntryOut(9n, attr, 1);
- * console.assert(bytes.length === ENTRY_OUT_SIZE);
- * console.assert(new DataView(bytes.buffer).getBigUint64(0, true) === 9n);
+ * assert.ok(bytes.length === ENTRY_OUT_SIZE);
+ * assert.ok(new DataView(bytes.buffer).getBigUint64(0, true) === 9n);
  * ```
  */
 export function encodeEntryOut(

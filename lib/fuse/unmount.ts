@@ -30,7 +30,8 @@ export const FUSE_FS_TYPE = "fuse.wimkit";
  * @example
  * ```ts
  * import { isWimkitMount } from "./unmount.ts";
- * console.assert(await isWimkitMount("/definitely/not/mounted") === false);
+ * import assert from "node:assert/strict";
+ * assert.ok(await isWimkitMount("/definitely/not/mounted") === false);
  * ```
  */
 export async function isWimkitMount(mountpoint: string): Promise<boolean> {

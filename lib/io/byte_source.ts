@@ -6,9 +6,10 @@
  * @example
  * ```ts
  * import { openFileSource } from "./file_source.ts";
+ * import assert from "node:assert/strict";
  * await using source = openFileSource("tests/fixtures/xpress.wim");
  * const magic = await source.read(0, 5);
- * console.assert(new TextDecoder().decode(magic) === "MSWIM");
+ * assert.ok(new TextDecoder().decode(magic) === "MSWIM");
  * ```
  */
 export interface ByteSource extends AsyncDisposable {

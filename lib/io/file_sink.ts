@@ -9,11 +9,12 @@ import { osError } from "./file_source.ts";
  * @example
  * ```ts
  * import { FileSink } from "./file_sink.ts";
+ * import assert from "node:assert/strict";
  * const path = await Deno.makeTempFile();
  * const sink = FileSink.create(path);
  * sink.write(4, Uint8Array.of(1, 2));
  * sink.close();
- * console.assert((await Deno.readFile(path)).length === 6);
+ * assert.ok((await Deno.readFile(path)).length === 6);
  * await Deno.remove(path);
  * ```
  */

@@ -15,8 +15,9 @@ import type { ByteSource } from "./byte_source.ts";
  * @example
  * ```ts
  * import { openFileSource } from "./file_source.ts";
+ * import assert from "node:assert/strict";
  * await using source = openFileSource("tests/fixtures/xpress.wim");
- * console.assert(source.size > 208);
+ * assert.ok(source.size > 208);
  * ```
  */
 export function openFileSource(path: string): ByteSource {

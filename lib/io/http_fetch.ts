@@ -188,8 +188,9 @@ export function backoff(policy: HttpPolicy, tries: number): Promise<void> {
  * @example
  * ```ts
  * import { parseContentRange } from "./http_fetch.ts";
+ * import assert from "node:assert/strict";
  * const range = parseContentRange("bytes 0-207/4096");
- * console.assert(range?.first === 0 && range.last === 207 && range.total === 4096);
+ * assert.ok(range?.first === 0 && range.last === 207 && range.total === 4096);
  * ```
  */
 export function parseContentRange(

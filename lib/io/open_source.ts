@@ -38,7 +38,8 @@ export interface OpenSourceOptions extends HttpSourceOptions {
  * @example
  * ```ts
  * import { isUrl } from "./open_source.ts";
- * console.assert(isUrl("https://example.com/a.wim") && !isUrl("a.wim"));
+ * import assert from "node:assert/strict";
+ * assert.ok(isUrl("https://example.com/a.wim") && !isUrl("a.wim"));
  * ```
  */
 export function isUrl(location: string): boolean {
@@ -53,8 +54,9 @@ export function isUrl(location: string): boolean {
  * @example
  * ```ts
  * import { openSource } from "./open_source.ts";
+ * import assert from "node:assert/strict";
  * await using source = await openSource("tests/fixtures/xpress.wim");
- * console.assert(source.size > 208);
+ * assert.ok(source.size > 208);
  * ```
  */
 export async function openSource(

@@ -16,11 +16,12 @@ export interface SyncWriter {
  * @example
  * ```ts
  * import { PipeSink } from "./pipe_sink.ts";
+ * import assert from "node:assert/strict";
  * const parts: number[] = [];
  * const sink = new PipeSink({ writeSync: (d) => (parts.push(...d), d.length) }, "memory");
  * sink.write(0, Uint8Array.of(1, 2));
  * sink.write(2, Uint8Array.of(3));
- * console.assert(parts.join() === "1,2,3" && sink.position === 3);
+ * assert.ok(parts.join() === "1,2,3" && sink.position === 3);
  * ```
  */
 export class PipeSink implements ByteSink {

@@ -9,10 +9,11 @@ import { WimFormatError } from "../errors.ts";
  * @example
  * ```ts
  * import { PipeSource } from "./pipe_source.ts";
+ * import assert from "node:assert/strict";
  * const source = new PipeSource(new Blob([Uint8Array.of(1, 2, 3, 4)]).stream(), "memory");
  * await source.skip(1);
  * const two = await source.read(2);
- * console.assert(two.join() === "2,3" && source.position === 3);
+ * assert.ok(two.join() === "2,3" && source.position === 3);
  * ```
  */
 export class PipeSource {

@@ -6,10 +6,11 @@
  * @example
  * ```ts
  * import { Stash } from "./read_stash.ts";
+ * import assert from "node:assert/strict";
  * const stash = new Stash(1024);
  * stash.put(100, new Uint8Array([1, 2, 3, 4]));
  * const out = new Uint8Array(2);
- * console.assert(stash.take(101, out) && out[0] === 2 && out[1] === 3);
+ * assert.ok(stash.take(101, out) && out[0] === 2 && out[1] === 3);
  * ```
  */
 export class Stash {

@@ -26,11 +26,12 @@ export const TRUST_HINT =
  * @example Turn Deno's fetch error into a sentence
  * ```ts
  * import { describeTlsFailure } from "./tls_error.ts";
+ * import assert from "node:assert/strict";
  * const error = new TypeError("fetch failed", {
  *   cause: new Error("client error (Connect): invalid peer certificate: UnknownIssuer"),
  * });
- * console.assert(describeTlsFailure(error)?.includes("DENO_CERT=") === true);
- * console.assert(describeTlsFailure(new TypeError("fetch failed")) === undefined);
+ * assert.ok(describeTlsFailure(error)?.includes("DENO_CERT=") === true);
+ * assert.ok(describeTlsFailure(new TypeError("fetch failed")) === undefined);
  * ```
  */
 export function describeTlsFailure(error: unknown): string | undefined {

@@ -71,7 +71,8 @@ const CHUNK_BYTES = 1 << 20;
  * @example
  * ```ts
  * import { isWebDavUrl } from "./webdav.ts";
- * console.assert(isWebDavUrl("https://share.example/images/a.wim") && !isWebDavUrl("/mnt/a.wim"));
+ * import assert from "node:assert/strict";
+ * assert.ok(isWebDavUrl("https://share.example/images/a.wim") && !isWebDavUrl("/mnt/a.wim"));
  * ```
  */
 export function isWebDavUrl(destination: string): boolean {
@@ -84,7 +85,8 @@ export function isWebDavUrl(destination: string): boolean {
  * @example
  * ```ts
  * import { redactUrl } from "./webdav.ts";
- * console.assert(redactUrl("http://me:secret@127.0.0.1:8080/a.wim") === "http://127.0.0.1:8080/a.wim");
+ * import assert from "node:assert/strict";
+ * assert.ok(redactUrl("http://me:secret@127.0.0.1:8080/a.wim") === "http://127.0.0.1:8080/a.wim");
  * ```
  */
 export function redactUrl(url: string): string {

@@ -61,8 +61,9 @@ export interface Target {
  * @example
  * ```ts
  * import { parseTarget } from "./webdav_request.ts";
+ * import assert from "node:assert/strict";
  * const target = parseTarget("https://u:p@share.example/a.wim");
- * console.assert(target.url === "https://share.example/a.wim" && target.authorization !== undefined);
+ * assert.ok(target.url === "https://share.example/a.wim" && target.authorization !== undefined);
  * ```
  */
 export function parseTarget(url: string): Target {

@@ -58,8 +58,9 @@ export function openHive(bytes: Uint8Array, options: OpenHiveOptions = {}): Hive
  * @example List the root's subkeys
  * ```ts
  * import { openHive } from "./hive.ts";
+ * import assert from "node:assert/strict";
  * const hive = openHive(await Deno.readFile("tests/fixtures/hives/system_small.hive"));
- * console.assert(hive.root.subkeys().some((key) => key.name === "ControlSet001"));
+ * assert.ok(hive.root.subkeys().some((key) => key.name === "ControlSet001"));
  * ```
  */
 export class Hive {

@@ -27,7 +27,8 @@ const TYPE_NAMES: readonly string[] = Object.keys(RegType);
  * @example
  * ```ts
  * import { regTypeName } from "./hive_value.ts";
- * console.assert(regTypeName(4) === "REG_DWORD" && regTypeName(0x20) === "REG_0x20");
+ * import assert from "node:assert/strict";
+ * assert.ok(regTypeName(4) === "REG_DWORD" && regTypeName(0x20) === "REG_0x20");
  * ```
  */
 export function regTypeName(type: number): string {

@@ -250,7 +250,8 @@ export class RegfCells {
  * @example
  * ```ts
  * import { baseBlockChecksum } from "./regf_cells.ts";
- * console.assert(baseBlockChecksum(new Uint8Array(512)) === 1);
+ * import assert from "node:assert/strict";
+ * assert.ok(baseBlockChecksum(new Uint8Array(512)) === 1);
  * ```
  */
 export function baseBlockChecksum(bytes: Uint8Array): number {

@@ -78,8 +78,9 @@ export interface KeyNode {
  * ```ts
  * import { RegfCells } from "./regf_cells.ts";
  * import { parseKeyNode } from "./regf_keys.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
- * console.assert(parseKeyNode(cells, cells.rootOffset, "root key").subkeyCount > 0);
+ * assert.ok(parseKeyNode(cells, cells.rootOffset, "root key").subkeyCount > 0);
  * ```
  */
 export function parseKeyNode(cells: RegfCells, offset: number, what: string): KeyNode {
@@ -121,9 +122,10 @@ export function parseKeyNode(cells: RegfCells, offset: number, what: string): Ke
  * ```ts
  * import { RegfCells } from "./regf_cells.ts";
  * import { parseKeyNode, readSubkeyOffsets } from "./regf_keys.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
  * const root = parseKeyNode(cells, cells.rootOffset, "root key");
- * console.assert(readSubkeyOffsets(cells, root, "root key").length === root.subkeyCount);
+ * assert.ok(readSubkeyOffsets(cells, root, "root key").length === root.subkeyCount);
  * ```
  */
 export function readSubkeyOffsets(cells: RegfCells, node: KeyNode, what: string): number[] {
@@ -202,9 +204,10 @@ function readIndexElements(
  * ```ts
  * import { RegfCells } from "./regf_cells.ts";
  * import { parseKeyNode, readSecurityDescriptor } from "./regf_keys.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
  * const root = parseKeyNode(cells, cells.rootOffset, "root");
- * console.assert(readSecurityDescriptor(cells, root, "root")![0] === 1);
+ * assert.ok(readSecurityDescriptor(cells, root, "root")![0] === 1);
  * ```
  */
 export function readSecurityDescriptor(

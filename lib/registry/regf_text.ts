@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { decodeUtf16le } from "./regf_text.ts";
- * console.assert(decodeUtf16le(new Uint8Array([0x41, 0, 0x42, 0])) === "AB");
+ * import assert from "node:assert/strict";
+ * assert.ok(decodeUtf16le(new Uint8Array([0x41, 0, 0x42, 0])) === "AB");
  * ```
  */
 export function decodeUtf16le(bytes: Uint8Array): string {

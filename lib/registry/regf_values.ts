@@ -67,8 +67,9 @@ export interface ValueRecord {
  * import { RegfCells } from "./regf_cells.ts";
  * import { parseKeyNode } from "./regf_keys.ts";
  * import { readValueOffsets } from "./regf_values.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
- * console.assert(readValueOffsets(cells, parseKeyNode(cells, cells.rootOffset, "root"), "root").length === 0);
+ * assert.ok(readValueOffsets(cells, parseKeyNode(cells, cells.rootOffset, "root"), "root").length === 0);
  * ```
  */
 export function readValueOffsets(cells: RegfCells, node: KeyNode, what: string): number[] {
@@ -96,6 +97,7 @@ export function readValueOffsets(cells: RegfCells, node: KeyNode, what: string):
  * import { RegfCells } from "./regf_cells.ts";
  * import { parseKeyNode, readSubkeyOffsets } from "./regf_keys.ts";
  * import { parseValueRecord, readValueOffsets } from "./regf_values.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
  * let node = parseKeyNode(cells, cells.rootOffset, "root");
  * for (const name of ["Microsoft", "Windows NT", "CurrentVersion"]) {
@@ -103,7 +105,7 @@ export function readValueOffsets(cells: RegfCells, node: KeyNode, what: string):
  *   node = offsets.map((o) => parseKeyNode(cells, o, name)).find((k) => k.name === name)!;
  * }
  * const names = readValueOffsets(cells, node, "key").map((o) => parseValueRecord(cells, o, "value").name);
- * console.assert(names.includes("ProductName"));
+ * assert.ok(names.includes("ProductName"));
  * ```
  */
 export function parseValueRecord(cells: RegfCells, offset: number, what: string): ValueRecord {
@@ -150,9 +152,10 @@ export function parseValueRecord(cells: RegfCells, offset: number, what: string)
  * ```ts
  * import { RegfCells } from "./regf_cells.ts";
  * import { readValueData } from "./regf_values.ts";
+ * import assert from "node:assert/strict";
  * const cells = new RegfCells(await Deno.readFile("tests/fixtures/hives/software_small.hive"));
  * const record = { name: "x", type: 4, dataSize: 2, dataOffset: new Uint8Array([1, 2]) };
- * console.assert(readValueData(cells, record, "value").length === 2);
+ * assert.ok(readValueData(cells, record, "value").length === 2);
  * ```
  */
 export function readValueData(cells: RegfCells, record: ValueRecord, what: string): Uint8Array {

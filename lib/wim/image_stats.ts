@@ -18,8 +18,9 @@ export interface ImageStats {
  * @example
  * ```ts
  * import { imageStats } from "./image_stats.ts";
+ * import assert from "node:assert/strict";
  * const root = { name: "", attributes: 0x10, creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, children: [] };
- * console.assert(imageStats(root).dirCount === 1);
+ * assert.ok(imageStats(root).dirCount === 1);
  * ```
  */
 export function imageStats(root: NewNode): ImageStats {

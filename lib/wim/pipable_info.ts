@@ -44,13 +44,14 @@ export interface PipableWimInfo {
  * @example Read the images of a pipable WIM as a stream
  * ```ts
  * import { createWim, readPipableInfo, scanTree } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const { root } = await scanTree("examples/sample-tree");
  * const path = await Deno.makeTempFile();
  * await createWim(path, [{ root, name: "sample" }], { pipable: true, compression: "lzx" });
  * const file = await Deno.open(path);
  * const info = await readPipableInfo(file.readable);
- * console.assert(info.imageCount === 1 && info.images[0]?.name === "sample");
- * console.assert(info.compression === "lzx" && info.streamBytes === (await Deno.stat(path)).size);
+ * assert.ok(info.imageCount === 1 && info.images[0]?.name === "sample");
+ * assert.ok(info.compression === "lzx" && info.streamBytes === (await Deno.stat(path)).size);
  * await Deno.remove(path);
  * ```
  */

@@ -24,11 +24,12 @@ export interface PipeWriteOptions extends WriteOptions {
  * @example Capture a directory to a pipe (`Deno.stdout` for `capture DIR -`)
  * ```ts
  * import { scanTree, writePipableWim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * const { root } = await scanTree("examples/sample-tree");
  * let written = 0;
  * const pipe = { writeSync: (data: Uint8Array) => (written += data.length, data.length) };
  * const report = await writePipableWim(pipe, [{ root, name: "sample" }]);
- * console.assert(report.sizeBytes === written);
+ * assert.ok(report.sizeBytes === written);
  * ```
  */
 export async function writePipableWim(

@@ -34,9 +34,10 @@ export interface VerifyReport {
  * @example
  * ```ts
  * import { verifyWim, Wim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/lzms.wim");
  * const report = await verifyWim(wim);
- * console.assert(report.images === 1);
+ * assert.ok(report.images === 1);
  * ```
  */
 export async function verifyWim(

@@ -52,8 +52,9 @@ export interface WimImage {
  * @example List the images of a WIM
  * ```ts
  * import { Wim } from "@wimkit/wimkit";
+ * import assert from "node:assert/strict";
  * await using wim = await Wim.open("tests/fixtures/two_images.wim");
- * console.assert(wim.images().map((i) => i.name).join() === "First,Second");
+ * assert.ok(wim.images().map((i) => i.name).join() === "First,Second");
  * ```
  */
 export class Wim implements AsyncDisposable {
@@ -266,10 +267,11 @@ export class Wim implements AsyncDisposable {
    * @example
    * ```ts
    * import { Wim } from "@wimkit/wimkit";
+   * import assert from "node:assert/strict";
    * await using wim = await Wim.open("tests/fixtures/lzx.wim");
    * const blob = wim.blob("f572d396fae9206628714fb2ce00f72e94f2258f")!;
    * const text = await new Response(wim.openBlob(blob)).text();
-   * console.assert(text === "hello\n");
+   * assert.ok(text === "hello\n");
    * ```
    */
   openBlob(blob: BlobInfo): ReadableStream<Uint8Array> {

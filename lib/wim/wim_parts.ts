@@ -27,8 +27,9 @@ export interface WimPart {
  * ```ts
  * import { readHeader } from "./wim_parts.ts";
  * import { openFileSource } from "../io/file_source.ts";
+ * import assert from "node:assert/strict";
  * const source = openFileSource("tests/fixtures/xpress.wim");
- * console.assert((await readHeader(source)).imageCount >= 1);
+ * assert.ok((await readHeader(source)).imageCount >= 1);
  * source.close();
  * ```
  */

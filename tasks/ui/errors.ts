@@ -36,7 +36,8 @@ export class UsageError extends Error {}
  * @example
  * ```ts
  * import { exitCodeFor } from "./errors.ts";
- * console.assert(exitCodeFor(new Error("x")) === 1);
+ * import assert from "node:assert/strict";
+ * assert.ok(exitCodeFor(new Error("x")) === 1);
  * ```
  */
 export function exitCodeFor(error: unknown): number {

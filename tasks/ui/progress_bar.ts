@@ -24,11 +24,12 @@ const encoder = new TextEncoder();
  * @example
  * ```ts
  * import { ProgressBar } from "./progress_bar.ts";
+ * import assert from "node:assert/strict";
  * const frames: string[] = [];
  * const bar = new ProgressBar("Applying", { write: (t) => frames.push(t), now: () => 0, enabled: true });
  * bar.update(50, 100);
  * bar.finish();
- * console.assert(frames[0]!.includes("50%"));
+ * assert.ok(frames[0]!.includes("50%"));
  * ```
  */
 export class ProgressBar {

@@ -12,7 +12,8 @@ import { UsageError } from "./errors.ts";
  * @example
  * ```ts
  * import { globToRegExp } from "./refs.ts";
- * console.assert(globToRegExp("a*.swm").test("a2.swm"));
+ * import assert from "node:assert/strict";
+ * assert.ok(globToRegExp("a*.swm").test("a2.swm"));
  * ```
  */
 export function expandRefs(patterns: readonly string[]): string[] {
