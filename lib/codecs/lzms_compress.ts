@@ -18,8 +18,9 @@
  * real, evolving state; the Huffman codes are counted and rebuilt at exactly the decoder's moments.
  *
  * Trade-offs: costs are frozen for the length of a piece (the state drifts inside it); a match
- * reaching {@linkcode niceLength} ends the piece and is taken whole; the match finder window is
- * capped at {@linkcode MAX_WINDOW_BYTES} (older data is not searched in huge solid chunks).
+ * reaching {@linkcode niceLength} ends the piece and is taken whole; the match finder
+ * (lib/codecs/lzms_match_finder.ts) searches a bounded window, so older data of a solid chunk is
+ * reached through repeat offsets only.
  */
 
 import type { ChunkCompressor } from "./codec.ts";
@@ -58,19 +59,21 @@ import {
   lzmsX86Filter,
   resetLzmsProbabilities,
 } from "./lzms_common.ts";
+import {
+  LZMS_MAX_MATCH_REPORT,
+  LZMS_MAX_MATCHES_PER_POS,
+  LzmsMatchFinder,
+  type LzmsMatchSource,
+} from "./lzms_match_finder.ts";
 
 /** wimlib's default compression level. */
 const DEFAULT_LEVEL = 50;
 /** Positions planned per piece before the path is committed (wimlib: at most 2048). */
 const BLOCK_SIZE = 2048;
 /** Longest match length the parser prices length by length. */
-const MAX_NICE_LENGTH = 255;
+const MAX_NICE_LENGTH = LZMS_MAX_MATCH_REPORT;
 /** Nodes per piece: the planned positions plus room for matches that cross its end. */
 const MAX_NODES = BLOCK_SIZE + MAX_NICE_LENGTH + 2;
-/** Match finder window cap (binary tree arrays: 8 bytes per window byte). */
-const MAX_WINDOW_BYTES = 1 << 24;
-/** Matches recorded per position at most (lengths strictly increase, so <= nice length). */
-const MAX_MATCHES_PER_POS = MAX_NICE_LENGTH + 1;
 /** Delta spans tried by the delta match finder: 1 << 0 ... 1 << (count - 1). */
 const DELTA_POWERS = 6;
 /** Hash bits of each delta-span table. */
@@ -171,8 +174,9 @@ function paramsForLevel(level: number): LzmsParams {
 /**
  * Compresses chunks with LZMS (the "recovery" format of ESD files and solid WIMs), one per call.
  *
- * The object owns its buffers and reuses them between chunks; they grow with the largest chunk
- * seen (about 12 bytes per input byte up to a 16 MiB match window). Output decodes with
+ * The object owns its buffers and reuses them between chunks; its match finder's grow with the
+ * largest chunk seen, to about 40 MiB (8 bytes per byte of its 4 MiB window, plus hash tables),
+ * and the chunk is filtered in place, not copied. Output decodes with
  * {@linkcode LzmsDecompressor} and with wimlib/WIMGAPI-compatible decoders.
  *
  * @example Compress and decompress a chunk
@@ -231,14 +235,11 @@ export class LzmsCompressor implements ChunkCompressor {
   #backPos = 0;
 
   // ---- input and match finding ----
-  /** Work buffer (grows to the largest chunk) and the current chunk's filtered copy in it. */
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** The chunk being encoded, x86-filtered (empty between calls). */
   #data: Uint8Array = new Uint8Array(0);
   #x86Usages = new Int32Array(LZMS_X86_TARGET_TABLE_SIZE + 1);
-  #hashBits = 0;
-  #hashHead: Int32Array = new Int32Array(0);
-  #treeChildren: Int32Array = new Int32Array(0);
-  #windowMask = 0;
+  readonly #finder: LzmsMatchFinder;
+  #matches: LzmsMatchSource;
   #deltaHead = new Int32Array(DELTA_POWERS << DELTA_HASH_BITS);
   #deltaLongHead = new Int32Array(DELTA_POWERS << DELTA_HASH_BITS);
   /** Positions below this have been entered in the delta tables. */
@@ -258,8 +259,8 @@ export class LzmsCompressor implements ChunkCompressor {
   #nodePrev = new Uint8Array(MAX_NODES + 1);
   #pathNodes = new Int32Array(MAX_NODES + 1);
   /** Matches found at one position: (length, offset) pairs, lengths increasing. */
-  #matchLengths = new Int32Array(MAX_MATCHES_PER_POS);
-  #matchOffsets = new Int32Array(MAX_MATCHES_PER_POS);
+  #matchLengths = new Int32Array(LZMS_MAX_MATCHES_PER_POS);
+  #matchOffsets = new Int32Array(LZMS_MAX_MATCHES_PER_POS);
   #matchCount = 0;
   /** Position whose matches are in the match arrays (-1: none). */
   #matchPos = -1;
@@ -284,54 +285,88 @@ export class LzmsCompressor implements ChunkCompressor {
       throw new RangeError(`Cannot create LZMS compressor: level is ${level}, expected >= 1`);
     }
     this.#params = paramsForLevel(level);
+    this.#finder = this.createMatchFinder();
+    this.#matches = this.#finder;
   }
 
   /**
    * Encodes `src` into `dst`; returns the compressed size, or 0 if it does not fit in `dst`.
    *
+   * `src` is run through the x86 filter in place during the call and restored before it returns,
+   * so the encoder needs no copy of a chunk (solid chunks are 64 MiB).
+   *
    * @param src One chunk, 1 byte to 1 GiB.
    * @param dst Output buffer; WIM writers pass `src.length - 1` bytes.
    */
   compress(src: Uint8Array, dst: Uint8Array): number {
-    const n = src.length;
+    if (src.length === 0 || src.length > LZMS_MAX_CHUNK_SIZE) return 0;
+    lzmsX86Filter(src, this.#x86Usages, false);
+    try {
+      this.#finder.reset(src);
+      return this.compressFiltered(src, dst, this.#finder);
+    } finally {
+      lzmsX86Filter(src, this.#x86Usages, true);
+    }
+  }
+
+  /**
+   * A match finder that searches as this compressor's own does, for {@linkcode compressFiltered}
+   * with the finder on another thread (lib/codecs/lzms_match_ring.ts).
+   *
+   * @example
+   * ```ts
+   * import { LzmsCompressor } from "./lzms_compress.ts";
+   * import assert from "node:assert/strict";
+   * assert.ok(new LzmsCompressor({ level: 80 }).createMatchFinder());
+   * ```
+   */
+  createMatchFinder(): LzmsMatchFinder {
+    return new LzmsMatchFinder(this.#params.niceLength, this.#params.maxSearchDepth);
+  }
+
+  /**
+   * Encodes `data`, already run through {@linkcode lzmsX86Filter}, taking its LZ matches from
+   * `matches` (which must read the same bytes); returns the compressed size, or 0 if it does not
+   * fit in `dst`. {@linkcode compress} is this with its own match finder.
+   *
+   * @example
+   * ```ts
+   * import { LzmsCompressor } from "./lzms_compress.ts";
+   * import { LzmsMatchFinder } from "./lzms_match_finder.ts";
+   * import assert from "node:assert/strict";
+   * const data = new TextEncoder().encode("plain text, no x86 code ".repeat(100));
+   * const finder = new LzmsMatchFinder(63, 32);
+   * finder.reset(data);
+   * const dst = new Uint8Array(data.length - 1);
+   * assert.ok(new LzmsCompressor().compressFiltered(data, dst, finder) > 0);
+   * ```
+   */
+  compressFiltered(data: Uint8Array, dst: Uint8Array, matches: LzmsMatchSource): number {
+    const n = data.length;
     if (n === 0 || n > LZMS_MAX_CHUNK_SIZE) return 0;
     const outLimit = dst.length & ~1;
     if (outLimit < 4) return 0;
-    this.#prepareInput(src);
+    this.#data = data;
+    this.#matches = matches;
+    this.#deltaHead.fill(-1);
+    this.#deltaLongHead.fill(-1);
+    this.#deltaInsertedTo = 0;
+    this.#matchPos = -1;
     this.#resetState(n, dst, outLimit);
-    this.#parseAndEncode();
-    if (this.#overflow) return 0;
-    this.#finishStreams();
-    if (this.#overflow) return 0;
+    try {
+      this.#parseAndEncode();
+      if (this.#overflow) return 0;
+      this.#finishStreams();
+      if (this.#overflow) return 0;
+    } finally {
+      this.#data = new Uint8Array(0);
+      this.#matches = this.#finder;
+    }
     const forwardEnd = this.#forwardPos;
     const backStart = this.#backPos;
     if (forwardEnd > backStart) return 0;
     dst.copyWithin(forwardEnd, backStart, outLimit);
     return forwardEnd + (outLimit - backStart);
-  }
-
-  /** Copies `src` into the work buffer, runs the x86 filter and sizes the match finder. */
-  #prepareInput(src: Uint8Array): void {
-    const n = src.length;
-    if (this.#buffer.length < n) this.#buffer = new Uint8Array(n);
-    const data = this.#buffer.subarray(0, n);
-    this.#data = data;
-    data.set(src);
-    lzmsX86Filter(data, this.#x86Usages, false);
-
-    let window = 1 << 12;
-    while (window < n && window < MAX_WINDOW_BYTES) window *= 2;
-    if (this.#treeChildren.length < 2 * window) this.#treeChildren = new Int32Array(2 * window);
-    this.#windowMask = window - 1;
-    let hashBits = 12;
-    while (hashBits < 20 && 1 << hashBits < n) hashBits++;
-    if (this.#hashHead.length < 1 << hashBits) this.#hashHead = new Int32Array(1 << hashBits);
-    this.#hashBits = hashBits;
-    this.#hashHead.fill(-1, 0, 1 << hashBits);
-    this.#deltaHead.fill(-1);
-    this.#deltaLongHead.fill(-1);
-    this.#deltaInsertedTo = 0;
-    this.#matchPos = -1;
   }
 
   #resetState(n: number, dst: Uint8Array, outLimit: number): void {
@@ -592,72 +627,13 @@ export class LzmsCompressor implements ChunkCompressor {
 
   // ======================= match finding =======================
 
-  /**
-   * Inserts position `pos` into the binary tree of its 3-byte hash and, when `record`, stores the
-   * matches found (strictly increasing lengths up to `maxLength`) in the match arrays.
-   */
-  #findMatches(pos: number, maxLength: number, record: boolean): void {
-    const data = this.#data;
-    const children = this.#treeChildren;
-    const mask = this.#windowMask;
-    let count = 0;
-    const h = Math.imul(data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16), 0x9e3779b1) >>>
-      (32 - this.#hashBits);
-    const head = this.#hashHead;
-    let cur = head[h]!;
-    head[h] = pos;
-    let leftSlot = 2 * (pos & mask);
-    let rightSlot = leftSlot + 1;
-    let leftLength = 0;
-    let rightLength = 0;
-    let bestLength = 2;
-    let depth = this.#params.maxSearchDepth;
-    const window = mask + 1;
+  /** Enters positions `from`..`to - 1` in the match finder without recording matches. */
+  #skipPositions(from: number, to: number, n: number): void {
+    const matches = this.#matches;
     const lengths = this.#matchLengths;
     const offsets = this.#matchOffsets;
-    while (cur >= 0 && pos - cur < window && depth-- > 0) {
-      const curSlot = 2 * (cur & mask);
-      let len = leftLength < rightLength ? leftLength : rightLength;
-      while (len < maxLength && data[cur + len] === data[pos + len]) len++;
-      if (len > bestLength) {
-        bestLength = len;
-        if (record) {
-          lengths[count] = len;
-          offsets[count] = pos - cur;
-          count++;
-        }
-        if (len >= maxLength) {
-          children[leftSlot] = children[curSlot]!;
-          children[rightSlot] = children[curSlot + 1]!;
-          this.#matchCount = count;
-          return;
-        }
-      }
-      if (data[cur + len]! < data[pos + len]!) {
-        children[leftSlot] = cur;
-        leftSlot = curSlot + 1;
-        cur = children[leftSlot]!;
-        leftLength = len;
-      } else {
-        children[rightSlot] = cur;
-        rightSlot = curSlot;
-        cur = children[rightSlot]!;
-        rightLength = len;
-      }
-    }
-    children[leftSlot] = -1;
-    children[rightSlot] = -1;
-    this.#matchCount = count;
-  }
-
-  /** Inserts positions `from`..`to - 1` into the match finder without recording matches. */
-  #skipPositions(from: number, to: number, n: number): void {
-    const nice = this.#params.niceLength;
-    for (let pos = from; pos < to; pos++) {
-      const avail = n - pos;
-      if (avail < 3) break;
-      this.#findMatches(pos, avail < nice ? avail : nice, false);
-    }
+    const last = to < n - 2 ? to : n - 2;
+    for (let pos = from; pos < last; pos++) matches.find(pos, lengths, offsets, false);
   }
 
   // ======================= cost tables =======================
@@ -857,7 +833,7 @@ export class LzmsCompressor implements ChunkCompressor {
       // ---- explicit LZ matches ----
       if (avail >= 3) {
         if (this.#matchPos !== pos) {
-          this.#findMatches(pos, avail < nice ? avail : nice, true);
+          this.#matchCount = this.#matches.find(pos, matchLengths, matchOffsets, true);
           this.#matchPos = pos;
         }
         const count = this.#matchCount;
