@@ -8,6 +8,8 @@
 import { CodecError } from "../errors.ts";
 import { type ChunkCodec, createCompressor, type DecompressorCache } from "./registry.ts";
 import type { ChunkCompressor } from "./codec.ts";
+import { LzmsCompressor } from "./lzms_compress.ts";
+import { encodeWithMatchRing } from "./lzms_match_ring.ts";
 
 /** Compressed chunks that decode into one contiguous output buffer. */
 export interface DecodeJob {
@@ -93,6 +95,11 @@ export interface EncodeJob {
   readonly sizes: Uint32Array;
   /** A buffer of at least `input.length` bytes to write into, reused across jobs. */
   readonly output?: Uint8Array;
+  /**
+   * LZMS, one chunk in shared memory: its matches come from another worker through this ring
+   * (lib/codecs/lzms_match_ring.ts), which also x86-filters the chunk.
+   */
+  readonly matchRing?: SharedArrayBuffer;
 }
 
 /** What an encode job produced: each chunk compressed, or raw when it did not shrink. */
@@ -138,6 +145,13 @@ export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks
     ? job.output
     : new Uint8Array(job.input.length);
   const storedSizes = new Uint32Array(job.sizes.length);
+  if (job.matchRing) {
+    if (!(encoder instanceof LzmsCompressor) || job.sizes.length !== 1) {
+      throw new CodecError("a shared match stream is for one LZMS chunk");
+    }
+    storedSizes[0] = encodeWithMatchRing(encoder, job.input, output, job.matchRing);
+    return { output: output.subarray(0, storedSizes[0]), storedSizes };
+  }
   let inPos = 0;
   let outPos = 0;
   for (let i = 0; i < job.sizes.length; i++) {

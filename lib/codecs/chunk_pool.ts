@@ -16,6 +16,7 @@ import {
 } from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 import type { WorkerRequest, WorkerResponse } from "./chunk_worker.ts";
+import { createMatchRing, resetMatchRing } from "./lzms_match_ring.ts";
 
 /** Decodes and encodes jobs; dispose of it to end its workers. */
 export interface ChunkPool extends Disposable {
@@ -23,8 +24,12 @@ export interface ChunkPool extends Disposable {
   readonly concurrency: number;
   /** Decodes `job`; the job's `input` may be transferred away (do not reuse it). */
   decode(job: DecodeJob): Promise<Uint8Array>;
-  /** A buffer of at least `size` bytes, recycled from released ones when possible. */
-  buffer(size: number): Uint8Array;
+  /**
+   * A buffer of at least `size` bytes, recycled from released ones when possible. `forEncode`: it
+   * will be an encode job's input, so it is shared memory when the pool codes a chunk that large
+   * on two workers at once (see WorkerChunkPool.encode).
+   */
+  buffer(size: number, forEncode?: boolean): Uint8Array;
   /** Hands back a buffer (an input, or an output once consumed) for reuse. */
   release(bytes: Uint8Array): void;
   /** Encodes `job`; the job's `input` may be transferred away (do not reuse it); release the
@@ -35,24 +40,37 @@ export interface ChunkPool extends Disposable {
 /** Buffers kept for reuse; recycling keeps garbage (and so peak memory) low in every isolate. */
 const MAX_RECYCLED_BUFFERS = 16;
 
-/** A small free list of ArrayBuffers, reused when large enough. */
-class BufferRecycler {
-  readonly #free: ArrayBuffer[] = [];
+/**
+ * Smallest single LZMS chunk that two workers share (one finds matches, one encodes): a solid
+ * chunk is 64 MiB, so coding one at a time on both cores keeps one chunk in memory, not two.
+ */
+const SHARED_CHUNK_MIN = 4 << 20;
 
-  take(size: number): Uint8Array {
+/** A small free list of ArrayBuffers and SharedArrayBuffers, reused when large enough. */
+class BufferRecycler {
+  readonly #free: (ArrayBuffer | SharedArrayBuffer)[] = [];
+
+  take(size: number, shared = false): Uint8Array {
     const index = this.#free.findIndex((buffer) =>
-      buffer.byteLength >= size && buffer.byteLength <= size * 2
+      buffer.byteLength >= size && buffer.byteLength <= size * 2 &&
+      (buffer instanceof SharedArrayBuffer) === shared
     );
     if (index >= 0) return new Uint8Array(this.#free.splice(index, 1)[0]!, 0, size);
-    return new Uint8Array(size);
+    return shared ? new Uint8Array(new SharedArrayBuffer(size)) : new Uint8Array(size);
   }
 
   give(bytes: Uint8Array): void {
     const buffer = bytes.buffer;
-    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
+    if (buffer.byteLength === 0) return;
     if (this.#free.length >= MAX_RECYCLED_BUFFERS || this.#free.includes(buffer)) return;
     this.#free.push(buffer);
   }
+}
+
+/** Whether a job is one LZMS chunk in shared memory, for two workers at once. */
+function isSharedLzmsChunk(job: EncodeJob): boolean {
+  return job.codec === "lzms" && job.sizes.length === 1 &&
+    job.input.buffer instanceof SharedArrayBuffer;
 }
 
 /**
@@ -137,6 +155,8 @@ export class WorkerChunkPool implements ChunkPool {
   readonly #load: number[] = [];
   readonly #pending = new Map<number, Pending>();
   #nextId = 0;
+  /** Match rings of finished shared jobs, for the next one. */
+  readonly #rings: SharedArrayBuffer[] = [];
 
   constructor(size: number = navigator.hardwareConcurrency || 2) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`invalid worker count ${size}`);
@@ -171,15 +191,23 @@ export class WorkerChunkPool implements ChunkPool {
     return decoded;
   }
 
-  buffer(size: number): Uint8Array {
-    return this.#buffers.take(size);
+  buffer(size: number, forEncode = false): Uint8Array {
+    return this.#buffers.take(
+      size,
+      forEncode && this.concurrency >= 2 && size >= SHARED_CHUNK_MIN,
+    );
   }
 
   release(bytes: Uint8Array): void {
     this.#buffers.give(bytes);
   }
 
+  /**
+   * Encodes `job` on one worker; a single LZMS chunk in shared memory (see buffer) on two at once,
+   * one finding matches for the other (lib/codecs/lzms_match_ring.ts), with the same output.
+   */
   async encode(job: EncodeJob): Promise<EncodedChunks> {
+    if (this.concurrency >= 2 && isSharedLzmsChunk(job)) return await this.#encodeShared(job);
     const output = job.output ?? this.#buffers.take(job.input.length);
     const request: WorkerRequest = { id: this.#nextId++, kind: "encode", job: { ...job, output } };
     const response = await this.#post(request, job.input, output);
@@ -188,20 +216,57 @@ export class WorkerChunkPool implements ChunkPool {
       input?: Uint8Array;
       storedSizes: Uint32Array;
     };
-    if (input) this.#buffers.give(input);
+    // A shared input stays here; a transferred one comes back.
+    this.#buffers.give(
+      job.input.buffer instanceof SharedArrayBuffer ? job.input : input ?? job.input,
+    );
     return { output: encoded, storedSizes };
   }
 
+  async #encodeShared(job: EncodeJob): Promise<EncodedChunks> {
+    const matchRing = this.#rings.pop() ?? createMatchRing();
+    resetMatchRing(matchRing);
+    const output = job.output ?? this.#buffers.take(job.input.length);
+    this.start();
+    const [finder, encoder] = this.#load.map((load, index) => ({ load, index }))
+      .sort((a, b) => a.load - b.load || a.index - b.index).map(({ index }) => index);
+    const settled = await Promise.allSettled([
+      this.#postTo(finder!, {
+        id: this.#nextId++,
+        kind: "find-matches",
+        job: { input: job.input, matchRing, level: job.level },
+      }, []),
+      this.#postTo(encoder!, {
+        id: this.#nextId++,
+        kind: "encode",
+        job: { ...job, output, matchRing },
+      }, [output.buffer as ArrayBuffer]),
+    ]);
+    // Both halves are over, so the ring and the chunk are free again.
+    this.#rings.push(matchRing);
+    this.#buffers.give(job.input);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    const response = (settled[1] as PromiseFulfilledResult<WorkerResponse>).value as {
+      output: Uint8Array;
+      storedSizes: Uint32Array;
+    };
+    return { output: response.output, storedSizes: response.storedSizes };
+  }
+
   #post(request: WorkerRequest, input: Uint8Array, output?: Uint8Array): Promise<WorkerResponse> {
-    const index = this.#leastLoaded();
+    const buffers = [input.buffer, ...(output ? [output.buffer] : [])];
+    const transfer = buffers.filter((buffer, i) =>
+      buffer instanceof ArrayBuffer && buffer.byteLength > 0 && buffers.indexOf(buffer) === i
+    ) as ArrayBuffer[];
+    return this.#postTo(this.#leastLoaded(), request, transfer);
+  }
+
+  #postTo(index: number, request: WorkerRequest, transfer: ArrayBuffer[]): Promise<WorkerResponse> {
     const worker = this.#worker(index);
     this.#load[index]!++;
     return new Promise((resolve, reject) => {
       this.#pending.set(request.id, { resolve, reject, worker: index });
-      const buffers = [input.buffer, ...(output ? [output.buffer] : [])] as ArrayBuffer[];
-      const transfer = buffers.filter((buffer, i) =>
-        buffer.byteLength > 0 && buffers.indexOf(buffer) === i
-      );
       worker.postMessage(request, transfer);
     });
   }

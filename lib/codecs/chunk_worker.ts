@@ -8,11 +8,25 @@ import {
   encodeJob,
 } from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
+import { LzmsCompressor } from "./lzms_compress.ts";
+import type { LzmsMatchFinder } from "./lzms_match_finder.ts";
+import { produceMatches } from "./lzms_match_ring.ts";
+
+/** The match finder's half of an LZMS chunk shared by two workers (lib/codecs/lzms_match_ring.ts). */
+export interface MatchFindJob {
+  /** The chunk, in shared memory; x86-filtered in place by this job. */
+  readonly input: Uint8Array;
+  /** The match stream shared with the worker encoding the chunk. */
+  readonly matchRing: SharedArrayBuffer;
+  /** Compression level (wimlib scale; 0 = default). */
+  readonly level: number;
+}
 
 /** A job as posted to the worker. */
 export type WorkerRequest =
   | { readonly id: number; readonly kind: "decode"; readonly job: DecodeJob }
-  | { readonly id: number; readonly kind: "encode"; readonly job: EncodeJob };
+  | { readonly id: number; readonly kind: "encode"; readonly job: EncodeJob }
+  | { readonly id: number; readonly kind: "find-matches"; readonly job: MatchFindJob };
 
 /** The worker's answer. */
 export type WorkerResponse =
@@ -26,6 +40,17 @@ export type WorkerResponse =
 
 const decoders = new DecompressorCache();
 const encoders = new CompressorCache();
+const finders = new Map<number, LzmsMatchFinder>();
+
+/** This worker's LZMS match finder for `level` (its tree is reused from chunk to chunk). */
+function finderFor(level: number): LzmsMatchFinder {
+  let finder = finders.get(level);
+  if (!finder) {
+    finder = new LzmsCompressor(level > 0 ? { level } : {}).createMatchFinder();
+    finders.set(level, finder);
+  }
+  return finder;
+}
 const scope = self as unknown as {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
@@ -42,9 +67,17 @@ scope.onmessage = (event) => {
         ? [output.buffer]
         : [output.buffer, input.buffer];
       scope.postMessage({ id: request.id, output, input }, transfer as ArrayBuffer[]);
+    } else if (request.kind === "find-matches") {
+      const { input, matchRing, level } = request.job;
+      produceMatches(input, matchRing, finderFor(level));
+      scope.postMessage({ id: request.id, output: new Uint8Array(0) });
     } else {
       const { output, storedSizes } = encodeJob(request.job, encoders);
       const input = request.job.input;
+      if (input.buffer instanceof SharedArrayBuffer) {
+        scope.postMessage({ id: request.id, output, storedSizes }, [output.buffer as ArrayBuffer]);
+        return;
+      }
       const transfer = output.buffer === input.buffer
         ? [output.buffer]
         : [output.buffer, input.buffer];

@@ -13,6 +13,12 @@ import type { ChunkCodec } from "../codecs/registry.ts";
 const JOB_TARGET_BYTES = 1 << 20;
 /** Jobs in flight per worker. */
 const JOBS_PER_WORKER = 3;
+/**
+ * Input bytes in flight beyond which the batcher waits for the oldest job, so that 64 MiB solid
+ * chunks are coded one at a time (by two workers together, see ChunkPool.encode) and memory
+ * holds one, not one per worker and queue place.
+ */
+const MAX_IN_FLIGHT_BYTES = 16 << 20;
 
 /** How chunks are compressed. */
 export interface ChunkBatchOptions {
@@ -36,6 +42,8 @@ export interface ChunkRef {
 export interface PendingJob {
   chunks: ChunkRef[];
   result: Promise<EncodedChunks>;
+  /** Uncompressed bytes of the job. */
+  bytes: number;
 }
 
 /**
@@ -58,12 +66,13 @@ export class ChunkBatcher {
   #chunks: ChunkRef[] = [];
   #chunkStart = 0;
   #raw = false;
+  #inFlightBytes = 0;
 
   constructor(options: ChunkBatchOptions, consume: (job: PendingJob) => Promise<void>) {
     if (!(options.chunkSize > 0)) throw new RangeError(`invalid chunk size ${options.chunkSize}`);
     this.#options = options;
     this.#consume = consume;
-    this.#input = options.pool.buffer(this.#capacity());
+    this.#input = options.pool.buffer(this.#capacity(), true);
   }
 
   /** Bytes one job's input buffer holds: the job target, or one chunk when chunks are larger. */
@@ -106,24 +115,35 @@ export class ChunkBatcher {
     const sizes = Uint32Array.from(this.#chunks, (c) => c.size);
     // The collecting buffer itself becomes the job's input (moved to a worker, recycled after).
     const input = this.#input.subarray(0, this.#used);
-    this.#input = this.#options.pool.buffer(this.#capacity());
     const { codec, chunkSize, level, pool } = this.#options;
     const result = codec === "none" || this.#raw
       ? Promise.resolve({ output: input, storedSizes: sizes })
       : pool.encode({ codec, chunkSize, level, input, sizes });
-    this.#queue.push({ chunks: this.#chunks, result });
+    this.#queue.push({ chunks: this.#chunks, result, bytes: input.length });
+    this.#inFlightBytes += input.length;
     this.#chunks = [];
     this.#used = 0;
     this.#chunkStart = 0;
-    while (this.#queue.length >= this.#options.pool.concurrency * JOBS_PER_WORKER) {
-      await this.#consume(this.#queue.shift()!);
+    while (
+      this.#queue.length >= pool.concurrency * JOBS_PER_WORKER ||
+      (this.#queue.length > 0 && this.#inFlightBytes >= MAX_IN_FLIGHT_BYTES)
+    ) {
+      await this.#consumeOldest();
     }
+    // Taken after consuming, so a large chunk's buffer is the one just given back.
+    this.#input = pool.buffer(this.#capacity(), true);
   }
 
   /** Submits what is left and consumes every job. */
   async finish(): Promise<void> {
     await this.submit();
-    while (this.#queue.length > 0) await this.#consume(this.#queue.shift()!);
+    while (this.#queue.length > 0) await this.#consumeOldest();
+  }
+
+  async #consumeOldest(): Promise<void> {
+    const job = this.#queue.shift()!;
+    this.#inFlightBytes -= job.bytes;
+    await this.#consume(job);
   }
 
   /** Lets pending jobs settle quietly after a failure. */
