@@ -149,8 +149,9 @@ export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks
     if (!(encoder instanceof LzmsCompressor) || job.sizes.length !== 1) {
       throw new CodecError("a shared match stream is for one LZMS chunk");
     }
-    storedSizes[0] = encodeWithMatchRing(encoder, job.input, output, job.matchRing);
-    return { output: output.subarray(0, storedSizes[0]), storedSizes };
+    const stored = encodeWithMatchRing(encoder, job.input, output, job.matchRing);
+    storedSizes[0] = stored.length;
+    return { output: stored, storedSizes };
   }
   let inPos = 0;
   let outPos = 0;

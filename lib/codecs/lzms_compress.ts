@@ -303,7 +303,14 @@ export class LzmsCompressor implements ChunkCompressor {
     lzmsX86Filter(src, this.#x86Usages, false);
     try {
       this.#finder.reset(src);
-      return this.compressFiltered(src, dst, this.#finder);
+      const out = this.compressFiltered(src, dst, this.#finder);
+      if (!out) return 0;
+      dst.copyWithin(
+        0,
+        out.byteOffset - dst.byteOffset,
+        out.byteOffset - dst.byteOffset + out.length,
+      );
+      return out.length;
     } finally {
       lzmsX86Filter(src, this.#x86Usages, true);
     }
@@ -326,8 +333,9 @@ export class LzmsCompressor implements ChunkCompressor {
 
   /**
    * Encodes `data`, already run through {@linkcode lzmsX86Filter}, taking its LZ matches from
-   * `matches` (which must read the same bytes); returns the compressed size, or 0 if it does not
-   * fit in `dst`. {@linkcode compress} is this with its own match finder.
+   * `matches` (which must read the same bytes); returns the compressed chunk, a view of `dst` that
+   * need not start at its start (so a large `dst` is touched no more than the output needs), or
+   * null if it does not fit in `dst`. {@linkcode compress} is this with its own match finder.
    *
    * @example
    * ```ts
@@ -338,14 +346,19 @@ export class LzmsCompressor implements ChunkCompressor {
    * const finder = new LzmsMatchFinder(63, 32);
    * finder.reset(data);
    * const dst = new Uint8Array(data.length - 1);
-   * assert.ok(new LzmsCompressor().compressFiltered(data, dst, finder) > 0);
+   * const out = new LzmsCompressor().compressFiltered(data, dst, finder);
+   * assert.ok(out !== null && out.length < 200);
    * ```
    */
-  compressFiltered(data: Uint8Array, dst: Uint8Array, matches: LzmsMatchSource): number {
+  compressFiltered(
+    data: Uint8Array,
+    dst: Uint8Array,
+    matches: LzmsMatchSource,
+  ): Uint8Array | null {
     const n = data.length;
-    if (n === 0 || n > LZMS_MAX_CHUNK_SIZE) return 0;
+    if (n === 0 || n > LZMS_MAX_CHUNK_SIZE) return null;
     const outLimit = dst.length & ~1;
-    if (outLimit < 4) return 0;
+    if (outLimit < 4) return null;
     this.#data = data;
     this.#matches = matches;
     this.#deltaHead.fill(-1);
@@ -355,18 +368,24 @@ export class LzmsCompressor implements ChunkCompressor {
     this.#resetState(n, dst, outLimit);
     try {
       this.#parseAndEncode();
-      if (this.#overflow) return 0;
+      if (this.#overflow) return null;
       this.#finishStreams();
-      if (this.#overflow) return 0;
+      if (this.#overflow) return null;
     } finally {
       this.#data = new Uint8Array(0);
       this.#matches = this.#finder;
     }
     const forwardEnd = this.#forwardPos;
     const backStart = this.#backPos;
-    if (forwardEnd > backStart) return 0;
+    if (forwardEnd > backStart) return null;
+    // The forward stream is usually the smaller: moving it up to the backward one touches fewer
+    // new pages of a large dst than moving the backward one down.
+    if (forwardEnd <= outLimit - backStart) {
+      dst.copyWithin(backStart - forwardEnd, 0, forwardEnd);
+      return dst.subarray(backStart - forwardEnd, outLimit);
+    }
     dst.copyWithin(forwardEnd, backStart, outLimit);
-    return forwardEnd + (outLimit - backStart);
+    return dst.subarray(0, forwardEnd + outLimit - backStart);
   }
 
   #resetState(n: number, dst: Uint8Array, outLimit: number): void {

@@ -214,8 +214,8 @@ export class LzmsMatchRingReader implements LzmsMatchSource {
 /**
  * The encoder's side of a shared chunk: encodes `input` (shared with the worker running
  * {@linkcode produceMatches} on it) into `output` with the streamed matches. Returns the stored
- * size; when the chunk does not shrink it is restored (x86 filter undone) and copied raw, and the
- * size is `input.length`.
+ * chunk, a view of `output`; when the chunk does not shrink it is restored (x86 filter undone) and
+ * copied raw, `input.length` bytes.
  *
  * @example
  * ```ts ignore
@@ -227,17 +227,17 @@ export function encodeWithMatchRing(
   input: Uint8Array,
   output: Uint8Array,
   ring: SharedArrayBuffer,
-): number {
+): Uint8Array {
   const reader = new LzmsMatchRingReader(ring);
   try {
     reader.waitFiltered();
-    const written = input.length > 1
+    const compressed = input.length > 1
       ? compressor.compressFiltered(input, output.subarray(0, input.length - 1), reader)
-      : 0;
-    if (written > 0) return written;
+      : null;
+    if (compressed) return compressed;
     lzmsX86Filter(input, new Int32Array(LZMS_X86_TARGET_TABLE_SIZE + 1), true);
     output.set(input);
-    return input.length;
+    return output.subarray(0, input.length);
   } finally {
     reader.close();
   }
