@@ -9,7 +9,7 @@ import { CodecError } from "../errors.ts";
 import { type ChunkCodec, createCompressor, type DecompressorCache } from "./registry.ts";
 import type { ChunkCompressor } from "./codec.ts";
 import { LzmsCompressor } from "./lzms_compress.ts";
-import { encodeWithMatchRing } from "./lzms_match_ring.ts";
+import { abortMatchRing, encodeWithMatchRing } from "./lzms_match_ring.ts";
 
 /** Compressed chunks that decode into one contiguous output buffer. */
 export interface DecodeJob {
@@ -140,19 +140,10 @@ export class CompressorCache {
  * ```
  */
 export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks {
+  if (job.matchRing) return encodeSharedJob(job, job.matchRing, cache);
   const encoder = cache.get(job.codec, job.chunkSize, job.level);
-  const output = job.output && job.output.length >= job.input.length
-    ? job.output
-    : new Uint8Array(job.input.length);
+  const output = outputFor(job);
   const storedSizes = new Uint32Array(job.sizes.length);
-  if (job.matchRing) {
-    if (!(encoder instanceof LzmsCompressor) || job.sizes.length !== 1) {
-      throw new CodecError("a shared match stream is for one LZMS chunk");
-    }
-    const stored = encodeWithMatchRing(encoder, job.input, output, job.matchRing);
-    storedSizes[0] = stored.length;
-    return { output: stored, storedSizes };
-  }
   let inPos = 0;
   let outPos = 0;
   for (let i = 0; i < job.sizes.length; i++) {
@@ -168,4 +159,29 @@ export function encodeJob(job: EncodeJob, cache: CompressorCache): EncodedChunks
     inPos += size;
   }
   return { output: output.subarray(0, outPos), storedSizes };
+}
+
+function outputFor(job: EncodeJob): Uint8Array {
+  return job.output && job.output.length >= job.input.length
+    ? job.output
+    : new Uint8Array(job.input.length);
+}
+
+/** One LZMS chunk whose matches come through `ring`; any failure ends the finder's side too. */
+function encodeSharedJob(
+  job: EncodeJob,
+  ring: SharedArrayBuffer,
+  cache: CompressorCache,
+): EncodedChunks {
+  try {
+    const encoder = cache.get(job.codec, job.chunkSize, job.level);
+    if (!(encoder instanceof LzmsCompressor) || job.sizes.length !== 1) {
+      throw new CodecError("a shared match stream is for one LZMS chunk");
+    }
+    const stored = encodeWithMatchRing(encoder, job.input, outputFor(job), ring);
+    return { output: stored, storedSizes: Uint32Array.of(stored.length) };
+  } catch (error) {
+    abortMatchRing(ring);
+    throw error;
+  }
 }

@@ -10,7 +10,7 @@ import {
 import { DecompressorCache } from "./registry.ts";
 import { LzmsCompressor } from "./lzms_compress.ts";
 import type { LzmsMatchFinder } from "./lzms_match_finder.ts";
-import { produceMatches } from "./lzms_match_ring.ts";
+import { abortMatchRing, produceMatches } from "./lzms_match_ring.ts";
 
 /** The match finder's half of an LZMS chunk shared by two workers (lib/codecs/lzms_match_ring.ts). */
 export interface MatchFindJob {
@@ -69,7 +69,12 @@ scope.onmessage = (event) => {
       scope.postMessage({ id: request.id, output, input }, transfer as ArrayBuffer[]);
     } else if (request.kind === "find-matches") {
       const { input, matchRing, level } = request.job;
-      produceMatches(input, matchRing, finderFor(level));
+      try {
+        produceMatches(input, matchRing, finderFor(level));
+      } catch (error) {
+        abortMatchRing(matchRing);
+        throw error;
+      }
       scope.postMessage({ id: request.id, output: new Uint8Array(0) });
     } else {
       const { output, storedSizes } = encodeJob(request.job, encoders);

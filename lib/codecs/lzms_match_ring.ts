@@ -56,6 +56,27 @@ export function resetMatchRing(ring: SharedArrayBuffer): void {
 }
 
 /**
+ * Ends a ring's exchange from either side after a failure: a finder waiting for room and an
+ * encoder waiting for matches both stop, instead of waiting for each other for ever.
+ *
+ * @example
+ * ```ts
+ * import { abortMatchRing, createMatchRing, LzmsMatchRingReader } from "./lzms_match_ring.ts";
+ * import assert from "node:assert/strict";
+ * const ring = createMatchRing();
+ * abortMatchRing(ring);
+ * assert.throws(() => new LzmsMatchRingReader(ring).waitFiltered(), /match finder failed/);
+ * ```
+ */
+export function abortMatchRing(ring: SharedArrayBuffer): void {
+  const header = new Int32Array(ring, 0, HEADER_INTS);
+  Atomics.store(header, FAILED, 1);
+  Atomics.store(header, ABORTED, 1);
+  Atomics.store(header, DONE, 1);
+  for (const slot of [PRODUCED, CONSUMED, FILTERED]) Atomics.notify(header, slot);
+}
+
+/**
  * The finder's side: x86-filters `data` in place (the chunk is shared with the encoder), then
  * streams the matches of every position into `ring` until done or until the reader aborts.
  *
@@ -156,26 +177,23 @@ export class LzmsMatchRingReader implements LzmsMatchSource {
 
   find(pos: number, lengths: Int32Array, offsets: Int32Array, record: boolean): number {
     const entries = this.#entries;
-    for (;;) {
-      this.#need(2);
-      const at = this.#read;
-      const entryPos = entries[at & RING_MASK]!;
-      const count = entries[(at + 1) & RING_MASK]!;
-      this.#need(2 + 2 * count);
-      this.#read = (at + 2 + 2 * count) | 0;
-      if (((this.#read - this.#published) | 0) >= PUBLISH_STEP) this.#publish();
-      if (entryPos < pos) continue;
-      if (entryPos !== pos) {
-        throw new CodecError(`LZMS match stream out of step: position ${entryPos} for ${pos}`);
-      }
-      if (record) {
-        for (let m = 0, i = at + 2; m < count; m++, i += 2) {
-          lengths[m] = entries[i & RING_MASK]!;
-          offsets[m] = entries[(i + 1) & RING_MASK]!;
-        }
-      }
-      return count;
+    this.#need(2);
+    const at = this.#read;
+    const entryPos = entries[at & RING_MASK]!;
+    const count = entries[(at + 1) & RING_MASK]!;
+    if (entryPos !== pos) {
+      throw new CodecError(`LZMS match stream out of step: position ${entryPos} for ${pos}`);
     }
+    this.#need(2 + 2 * count);
+    if (record) {
+      for (let m = 0, i = at + 2; m < count; m++, i += 2) {
+        lengths[m] = entries[i & RING_MASK]!;
+        offsets[m] = entries[(i + 1) & RING_MASK]!;
+      }
+    }
+    this.#read = (at + 2 + 2 * count) | 0;
+    if (((this.#read - this.#published) | 0) >= PUBLISH_STEP) this.#publish();
+    return count;
   }
 
   /** Tells the finder to stop (it may be waiting for room) once the encoder is done or failed. */

@@ -1,8 +1,8 @@
 /**
  * Batches chunks into compression jobs for a {@linkcode ChunkPool}: chunks of consecutive blobs
- * share a job (many small files still make ~1 MiB jobs), a bounded number of jobs is in flight,
- * and jobs are consumed oldest first, so the output is in submission order whatever the worker
- * count.
+ * share a job (many small files still make ~1 MiB jobs), a bounded number of jobs and of bytes is
+ * in flight (one 64 MiB solid chunk at a time), and jobs are consumed oldest first, so the output
+ * is in submission order whatever the worker count.
  */
 
 import type { ChunkPool } from "../codecs/chunk_pool.ts";

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { InlineChunkPool, WorkerChunkPool } from "../../lib/codecs/chunk_pool.ts";
 import { LzmsDecompressor } from "../../lib/codecs/lzms_decompress.ts";
 import { LZMS_MATCH_WINDOW_BYTES } from "../../lib/codecs/lzms_match_finder.ts";
+import { createMatchRing } from "../../lib/codecs/lzms_match_ring.ts";
+import type { WorkerRequest, WorkerResponse } from "../../lib/codecs/chunk_worker.ts";
 import { hasLibwim, libwimDecompress } from "../support/libwim.ts";
 
 const LIBWIM = hasLibwim();
@@ -99,4 +101,52 @@ Deno.test("shared LZMS chunks queued back to back on two workers all finish", as
     new LzmsDecompressor().decompress(output, decoded);
     assert.deepEqual(decoded, chunks[i]);
   });
+});
+
+Deno.test("a shared LZMS job whose encoder fails ends its match finder too, not a hang", async () => {
+  const url = new URL("../../lib/codecs/chunk_worker.ts", import.meta.url);
+  const finder = new Worker(url, { type: "module" });
+  const encoder = new Worker(url, { type: "module" });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // Enough positions to fill the ring many times over: the finder must wait for the encoder.
+    const input = new Uint8Array(new SharedArrayBuffer(2 << 20));
+    input.set(noise(input.length, 5));
+    const matchRing = createMatchRing();
+    const answer = (worker: Worker) =>
+      new Promise<WorkerResponse>((resolve) => {
+        worker.onmessage = (event: MessageEvent<WorkerResponse>) => resolve(event.data);
+      });
+    const answers = Promise.all([answer(finder), answer(encoder)]);
+    const find: WorkerRequest = {
+      id: 1,
+      kind: "find-matches",
+      job: { input, matchRing, level: 0 },
+    };
+    // Two chunk sizes: the encoder rejects the job before reading a single match.
+    const encode: WorkerRequest = {
+      id: 2,
+      kind: "encode",
+      job: {
+        codec: "lzms",
+        chunkSize: 64 << 20,
+        level: 0,
+        input,
+        sizes: Uint32Array.of(1 << 20, 1 << 20),
+        matchRing,
+      },
+    };
+    finder.postMessage(find);
+    encoder.postMessage(encode);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the two workers waited for each other")), 30_000);
+    });
+    const [found, encoded] = await Promise.race([answers, timeout]);
+    assert.ok("error" in encoded && /one LZMS chunk/.test(encoded.error));
+    assert.ok(!("error" in found));
+  } finally {
+    clearTimeout(timer);
+    finder.terminate();
+    encoder.terminate();
+  }
 });
