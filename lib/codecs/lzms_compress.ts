@@ -303,14 +303,11 @@ export class LzmsCompressor implements ChunkCompressor {
     lzmsX86Filter(src, this.#x86Usages, false);
     try {
       this.#finder.reset(src);
-      const out = this.compressFiltered(src, dst, this.#finder);
-      if (!out) return 0;
-      dst.copyWithin(
-        0,
-        out.byteOffset - dst.byteOffset,
-        out.byteOffset - dst.byteOffset + out.length,
-      );
-      return out.length;
+      const outLimit = dst.length & ~1;
+      if (!this.#encodeStreams(src, dst, outLimit, this.#finder)) return 0;
+      const forwardEnd = this.#forwardPos;
+      dst.copyWithin(forwardEnd, this.#backPos, outLimit);
+      return forwardEnd + outLimit - this.#backPos;
     } finally {
       lzmsX86Filter(src, this.#x86Usages, true);
     }
@@ -355,10 +352,32 @@ export class LzmsCompressor implements ChunkCompressor {
     dst: Uint8Array,
     matches: LzmsMatchSource,
   ): Uint8Array | null {
-    const n = data.length;
-    if (n === 0 || n > LZMS_MAX_CHUNK_SIZE) return null;
     const outLimit = dst.length & ~1;
-    if (outLimit < 4) return null;
+    if (!this.#encodeStreams(data, dst, outLimit, matches)) return null;
+    const forwardEnd = this.#forwardPos;
+    const backStart = this.#backPos;
+    // The forward stream is usually the smaller: moving it up to the backward one touches fewer
+    // new pages of a large dst than moving the backward one down.
+    if (forwardEnd <= outLimit - backStart) {
+      dst.copyWithin(backStart - forwardEnd, 0, forwardEnd);
+      return dst.subarray(backStart - forwardEnd, outLimit);
+    }
+    dst.copyWithin(forwardEnd, backStart, outLimit);
+    return dst.subarray(0, forwardEnd + outLimit - backStart);
+  }
+
+  /**
+   * Encodes `data` into `dst`'s first `outLimit` bytes: the forward stream ends at `#forwardPos`,
+   * the backward one starts at `#backPos`. False if the chunk is empty, too large or does not fit.
+   */
+  #encodeStreams(
+    data: Uint8Array,
+    dst: Uint8Array,
+    outLimit: number,
+    matches: LzmsMatchSource,
+  ): boolean {
+    const n = data.length;
+    if (n === 0 || n > LZMS_MAX_CHUNK_SIZE || outLimit < 4) return false;
     this.#data = data;
     this.#matches = matches;
     this.#deltaHead.fill(-1);
@@ -368,24 +387,12 @@ export class LzmsCompressor implements ChunkCompressor {
     this.#resetState(n, dst, outLimit);
     try {
       this.#parseAndEncode();
-      if (this.#overflow) return null;
-      this.#finishStreams();
-      if (this.#overflow) return null;
+      if (!this.#overflow) this.#finishStreams();
     } finally {
       this.#data = new Uint8Array(0);
       this.#matches = this.#finder;
     }
-    const forwardEnd = this.#forwardPos;
-    const backStart = this.#backPos;
-    if (forwardEnd > backStart) return null;
-    // The forward stream is usually the smaller: moving it up to the backward one touches fewer
-    // new pages of a large dst than moving the backward one down.
-    if (forwardEnd <= outLimit - backStart) {
-      dst.copyWithin(backStart - forwardEnd, 0, forwardEnd);
-      return dst.subarray(backStart - forwardEnd, outLimit);
-    }
-    dst.copyWithin(forwardEnd, backStart, outLimit);
-    return dst.subarray(0, forwardEnd + outLimit - backStart);
+    return !this.#overflow && this.#forwardPos <= this.#backPos;
   }
 
   #resetState(n: number, dst: Uint8Array, outLimit: number): void {
