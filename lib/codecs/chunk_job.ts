@@ -11,6 +11,29 @@ import type { ChunkCompressor } from "./codec.ts";
 import { LzmsCompressor } from "./lzms_compress.ts";
 import { abortMatchRing, encodeWithMatchRing } from "./lzms_match_ring.ts";
 
+/**
+ * The distinct buffers behind `views` that a message to or from a worker moves: non-empty
+ * ArrayBuffers (shared memory is shared, not moved).
+ *
+ * @example
+ * ```ts
+ * import { transferList } from "./chunk_job.ts";
+ * import assert from "node:assert/strict";
+ * const bytes = new Uint8Array(8);
+ * const shared = new Uint8Array(new SharedArrayBuffer(8));
+ * assert.deepEqual(transferList(bytes, bytes.subarray(4), shared), [bytes.buffer]);
+ * ```
+ */
+export function transferList(...views: Uint8Array[]): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  for (const { buffer } of views) {
+    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0 && !buffers.includes(buffer)) {
+      buffers.push(buffer);
+    }
+  }
+  return buffers;
+}
+
 /** Compressed chunks that decode into one contiguous output buffer. */
 export interface DecodeJob {
   /** The codec of every chunk in the job; "none" when every chunk is stored raw. */

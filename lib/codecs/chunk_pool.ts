@@ -13,6 +13,7 @@ import {
   type EncodedChunks,
   type EncodeJob,
   encodeJob,
+  transferList,
 } from "./chunk_job.ts";
 import { DecompressorCache } from "./registry.ts";
 import type { WorkerRequest, WorkerResponse } from "./chunk_worker.ts";
@@ -216,10 +217,7 @@ export class WorkerChunkPool implements ChunkPool {
       input?: Uint8Array;
       storedSizes: Uint32Array;
     };
-    // A shared input stays here; a transferred one comes back.
-    this.#buffers.give(
-      job.input.buffer instanceof SharedArrayBuffer ? job.input : input ?? job.input,
-    );
+    if (input) this.#buffers.give(input);
     return { output: encoded, storedSizes };
   }
 
@@ -240,7 +238,7 @@ export class WorkerChunkPool implements ChunkPool {
         id: this.#nextId++,
         kind: "encode",
         job: { ...job, output, matchRing },
-      }, [output.buffer as ArrayBuffer]),
+      }, transferList(output)),
     ]);
     // Both halves are over, so the ring and the chunk are free again.
     this.#rings.push(matchRing);
@@ -255,11 +253,8 @@ export class WorkerChunkPool implements ChunkPool {
   }
 
   #post(request: WorkerRequest, input: Uint8Array, output?: Uint8Array): Promise<WorkerResponse> {
-    const buffers = [input.buffer, ...(output ? [output.buffer] : [])];
-    const transfer = buffers.filter((buffer, i) =>
-      buffer instanceof ArrayBuffer && buffer.byteLength > 0 && buffers.indexOf(buffer) === i
-    ) as ArrayBuffer[];
-    return this.#postTo(this.#leastLoaded(), request, transfer);
+    const views = output ? [input, output] : [input];
+    return this.#postTo(this.#leastLoaded(), request, transferList(...views));
   }
 
   #postTo(index: number, request: WorkerRequest, transfer: ArrayBuffer[]): Promise<WorkerResponse> {

@@ -6,13 +6,14 @@ import {
   decodeJob,
   type EncodeJob,
   encodeJob,
+  transferList,
 } from "./chunk_job.ts";
-import { DecompressorCache } from "./registry.ts";
-import { LzmsCompressor } from "./lzms_compress.ts";
+import { createCompressor, DecompressorCache } from "./registry.ts";
+import type { LzmsCompressor } from "./lzms_compress.ts";
 import type { LzmsMatchFinder } from "./lzms_match_finder.ts";
 import { abortMatchRing, produceMatches } from "./lzms_match_ring.ts";
 
-/** The match finder's half of an LZMS chunk shared by two workers (lib/codecs/lzms_match_ring.ts). */
+/** The match finder's half of an LZMS chunk shared by two workers (see lzms_match_ring.ts). */
 export interface MatchFindJob {
   /** The chunk, in shared memory; x86-filtered in place by this job. */
   readonly input: Uint8Array;
@@ -46,7 +47,7 @@ const finders = new Map<number, LzmsMatchFinder>();
 function finderFor(level: number): LzmsMatchFinder {
   let finder = finders.get(level);
   if (!finder) {
-    finder = new LzmsCompressor(level > 0 ? { level } : {}).createMatchFinder();
+    finder = (createCompressor("lzms", 0, level) as LzmsCompressor).createMatchFinder();
     finders.set(level, finder);
   }
   return finder;
@@ -63,10 +64,7 @@ scope.onmessage = (event) => {
       const output = decodeJob(request.job, decoders);
       const input = request.job.input;
       // Both buffers go back, so the pool can reuse them for later jobs.
-      const transfer = output.buffer === input.buffer
-        ? [output.buffer]
-        : [output.buffer, input.buffer];
-      scope.postMessage({ id: request.id, output, input }, transfer as ArrayBuffer[]);
+      scope.postMessage({ id: request.id, output, input }, transferList(output, input));
     } else if (request.kind === "find-matches") {
       const { input, matchRing, level } = request.job;
       try {
@@ -79,14 +77,10 @@ scope.onmessage = (event) => {
     } else {
       const { output, storedSizes } = encodeJob(request.job, encoders);
       const input = request.job.input;
-      if (input.buffer instanceof SharedArrayBuffer) {
-        scope.postMessage({ id: request.id, output, storedSizes }, [output.buffer as ArrayBuffer]);
-        return;
-      }
-      const transfer = output.buffer === input.buffer
-        ? [output.buffer]
-        : [output.buffer, input.buffer];
-      scope.postMessage({ id: request.id, output, input, storedSizes }, transfer as ArrayBuffer[]);
+      scope.postMessage(
+        { id: request.id, output, input, storedSizes },
+        transferList(output, input),
+      );
     }
   } catch (error) {
     scope.postMessage({
