@@ -38,9 +38,10 @@
  * (The look-ahead row: every 4th chunk, best of 9 passes, three runs; the VM's speed varied by 20%
  * between runs, so read ranges.) The default is level 30, not wimlib's 50: along the measured
  * curve (depth 46 → 28 → 16 costs 1.49x → 1.42x → 1.34x wimlib's time at 1.0017 → 1.0036 → 1.0062
- * its size) it is the knee, 5% faster for 0.2% of size. `--compress=xpress:50` asks for wimlib's parse. The same parse written
- * in C and compiled to WebAssembly (clang 14, -O3) ran no faster than this JavaScript (77 vs 79
- * MB/s): V8 already compiles the loop well, and the rest of wimlib's lead is native code.
+ * its size) it is the knee, 5% faster for 0.2% of size. `--compress=xpress:50` asks for wimlib's
+ * parse. The same parse written in C and compiled to WebAssembly (clang 14, -O3) ran no faster
+ * than this JavaScript (77 vs 79 MB/s): V8 already compiles the loop well, and the rest of
+ * wimlib's lead is native code.
  */
 
 import type { ChunkCompressor } from "./codec.ts";
